@@ -1,0 +1,78 @@
+{#
+    timestamp_literal(dt) -> a UTC timestamp literal for a Python datetime computed at compile time.
+    Literal bounds (not subqueries) let BigQuery prune INFORMATION_SCHEMA partitions and DuckDB
+    skip row groups.
+#}
+{% macro timestamp_literal(dt) -%}
+    {%- set text = dt.strftime('%Y-%m-%d %H:%M:%S.%f') ~ '+00:00' -%}
+    {{ return(adapter.dispatch('timestamp_literal', 'dbt_pipeline_costs')(text)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_literal(text) -%}
+    cast('{{ text }}' as timestamp with time zone)
+{%- endmacro %}
+
+{% macro bigquery__timestamp_literal(text) -%}
+    timestamp('{{ text }}')
+{%- endmacro %}
+
+{% macro spark__timestamp_literal(text) -%}
+    to_timestamp('{{ text }}')
+{%- endmacro %}
+
+{#- date_in_timezone(ts, tz) -> the calendar date of a UTC timestamp in an IANA time zone. -#}
+{% macro date_in_timezone(ts, tz) -%}
+    {{ return(adapter.dispatch('date_in_timezone', 'dbt_pipeline_costs')(ts, tz)) }}
+{%- endmacro %}
+
+{% macro default__date_in_timezone(ts, tz) -%}
+    cast(timezone('{{ tz }}', {{ ts }}) as date)
+{%- endmacro %}
+
+{% macro bigquery__date_in_timezone(ts, tz) -%}
+    date({{ ts }}, '{{ tz }}')
+{%- endmacro %}
+
+{% macro spark__date_in_timezone(ts, tz) -%}
+    to_date(from_utc_timestamp({{ ts }}, '{{ tz }}'))
+{%- endmacro %}
+
+{#- milliseconds_between(start, end) -> whole milliseconds from start to end. -#}
+{% macro milliseconds_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('milliseconds_between', 'dbt_pipeline_costs')(start_ts, end_ts)) }}
+{%- endmacro %}
+
+{% macro default__milliseconds_between(start_ts, end_ts) -%}
+    {#- DuckDB: date_diff counts unit boundaries crossed; subtract microseconds and truncate instead. -#}
+    (epoch_us({{ end_ts }}) - epoch_us({{ start_ts }})) // 1000
+{%- endmacro %}
+
+{% macro bigquery__milliseconds_between(start_ts, end_ts) -%}
+    timestamp_diff({{ end_ts }}, {{ start_ts }}, millisecond)
+{%- endmacro %}
+
+{% macro spark__milliseconds_between(start_ts, end_ts) -%}
+    cast((unix_micros({{ end_ts }}) - unix_micros({{ start_ts }})) / 1000 as bigint)
+{%- endmacro %}
+
+{#- timestamp_type() -> the type of an absolute (UTC) point in time. -#}
+{% macro timestamp_type() -%}
+    {{ return(adapter.dispatch('timestamp_type', 'dbt_pipeline_costs')()) }}
+{%- endmacro %}
+
+{% macro default__timestamp_type() -%}
+    timestamp with time zone
+{%- endmacro %}
+
+{% macro bigquery__timestamp_type() -%}
+    timestamp
+{%- endmacro %}
+
+{% macro spark__timestamp_type() -%}
+    timestamp
+{%- endmacro %}
+
+{#- ms_to_seconds(ms) -> exact decimal seconds (3 decimals) from whole milliseconds. -#}
+{% macro ms_to_seconds(ms) -%}
+    cast({{ ms }} as decimal(38, 0)) * cast(0.001 as decimal(38, 3))
+{%- endmacro %}

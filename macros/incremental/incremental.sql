@@ -1,0 +1,47 @@
+{#
+    Incremental windows: one rule for every incremental model of the package.
+
+    incremental_lower_bound(column) -> Python datetime (UTC) of the oldest row to (re)read:
+      - first build / --full-refresh: run_started_at - dbt_pipeline_costs_history_days
+      - incremental: max(column) already loaded - dbt_pipeline_costs_lookback_days
+    It is read at compile time and rendered as a literal (timestamp_literal) so the warehouse can
+    prune partitions: BigQuery does not prune INFORMATION_SCHEMA on a subquery bound.
+#}
+{% macro incremental_lower_bound(column) -%}
+    {%- set history_days = var('dbt_pipeline_costs_history_days') | int -%}
+    {%- set lookback_days = var('dbt_pipeline_costs_lookback_days') | int -%}
+    {%- set first_bound = run_started_at.replace(tzinfo=none) - modules.datetime.timedelta(days=history_days) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(first_bound) }}
+    {%- endif -%}
+    {%- set result = run_query('select max(' ~ column ~ ') from ' ~ this) -%}
+    {%- set newest = result.columns[0].values()[0] if result and result.rows | length > 0 else none -%}
+    {%- if newest is none -%}
+        {{ return(first_bound) }}
+    {%- endif -%}
+    {%- if newest is string -%}
+        {%- set newest = modules.datetime.datetime.fromisoformat(newest) -%}
+    {%- endif -%}
+    {%- if newest.tzinfo is not none -%}
+        {%- set newest = newest.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
+    {%- endif -%}
+    {{ return(newest - modules.datetime.timedelta(days=lookback_days)) }}
+{%- endmacro %}
+
+{#- incremental_strategy() -> the strategy each adapter supports for the package's unique keys. -#}
+{% macro incremental_strategy() -%}
+    {{ return(adapter.dispatch('incremental_strategy', 'dbt_pipeline_costs')()) }}
+{%- endmacro %}
+
+{% macro default__incremental_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{% macro duckdb__incremental_strategy() -%}
+    {#- dbt-duckdb's merge needs DuckDB MERGE support per version; delete+insert works on all. -#}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro postgres__incremental_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}

@@ -1,0 +1,83 @@
+{#-
+    One row per pipeline run, with the change against the same pipeline's previous run, a rolling
+    average and an anomaly flag (docs/cost-rules.md section 6).
+-#}
+{%- set rolling_runs = var('dbt_pipeline_costs_rolling_runs') | int -%}
+{%- set min_runs = var('dbt_pipeline_costs_anomaly_min_runs') | int -%}
+{%- set threshold_pct = var('dbt_pipeline_costs_anomaly_threshold_pct') | int -%}
+
+with
+
+queries as (
+    select * from {{ ref('query_costs') }}
+    where is_dbt
+),
+
+runs as (
+    select
+        queries.pipeline_id,
+        queries.pipeline_run_id,
+        min(queries.orchestrator) as orchestrator,
+        min(queries.started_at) as run_started_at,
+        max(queries.ended_at) as run_ended_at,
+        sum(queries.cost) as total_cost,
+        queries.currency,
+        count(*) as query_count,
+        count(distinct queries.node_id) as model_count,
+        count(distinct queries.invocation_id) as invocation_count,
+        sum(coalesce(queries.bytes_billed, 0)) as bytes_billed,
+        sum(coalesce(queries.slot_ms, 0)) as slot_ms
+    from queries
+    group by queries.pipeline_id, queries.pipeline_run_id, queries.currency
+),
+
+windowed as (
+    select
+        runs.*,
+        lag(runs.total_cost) over pipeline_runs as previous_run_cost,
+        avg(runs.total_cost) over (
+            pipeline_runs rows between {{ rolling_runs - 1 }} preceding and current row
+        ) as rolling_avg_cost,
+        sum(runs.total_cost) over (
+            pipeline_runs rows between {{ rolling_runs }} preceding and 1 preceding
+        ) as previous_runs_total_cost,
+        count(*) over (
+            pipeline_runs rows between {{ rolling_runs }} preceding and 1 preceding
+        ) as previous_runs_in_window,
+        row_number() over pipeline_runs - 1 as previous_run_count
+    from runs
+    window pipeline_runs as (partition by runs.pipeline_id order by runs.run_started_at, runs.pipeline_run_id)
+),
+
+final as (
+    select
+        windowed.pipeline_id,
+        windowed.pipeline_run_id,
+        windowed.orchestrator,
+        windowed.run_started_at,
+        windowed.run_ended_at,
+        windowed.total_cost,
+        windowed.currency,
+        windowed.query_count,
+        windowed.model_count,
+        windowed.invocation_count,
+        windowed.bytes_billed,
+        windowed.slot_ms,
+        windowed.previous_run_cost,
+        windowed.total_cost - windowed.previous_run_cost as cost_change,
+        case
+            when windowed.previous_run_cost > 0
+                then (windowed.total_cost - windowed.previous_run_cost) * 100 / windowed.previous_run_cost
+        end as cost_change_pct,
+        {{ dbt_pipeline_costs.money('windowed.rolling_avg_cost') }} as rolling_avg_cost,
+        {#- Exact test without division: cost x n x 100 > previous total x (100 + threshold). -#}
+        coalesce(
+            windowed.previous_run_count >= {{ min_runs }}
+            and windowed.total_cost * windowed.previous_runs_in_window * 100
+            > windowed.previous_runs_total_cost * {{ 100 + threshold_pct }},
+            false
+        ) as is_cost_anomaly
+    from windowed
+)
+
+select * from final
