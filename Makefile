@@ -1,0 +1,49 @@
+# dbt_pipeline_costs - the two commands a fresh machine needs: `make demo` and `make test`.
+# Everything is installed from pinned versions (requirements.txt + constraints.txt) into .venv.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB := $(CURDIR)/build/demo.duckdb
+DEMO_DAYS ?= 30
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PYTHONPATH := $(CURDIR)/scripts
+
+.PHONY: help install deps demo test lint bench clean
+
+help:
+	@echo "make demo   - install, generate demo BigQuery logs, build the package on DuckDB, print a cost summary"
+	@echo "make test   - install and run the whole test suite (lint, unit, integration, dialect)"
+	@echo "make lint   - ruff + sqlfluff only"
+	@echo "make bench  - benchmark (printed figures; not part of make test)"
+
+$(STAMP): requirements.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+deps: $(STAMP)
+	cd integration_tests && ../$(BIN)/dbt deps --profiles-dir . --quiet
+
+demo: deps
+	mkdir -p build
+	$(BIN)/python -m pipeline_costs generate --duckdb $(DEMO_DB) --days $(DEMO_DAYS)
+	cd integration_tests && DBT_DUCKDB_PATH=$(DEMO_DB) ../$(BIN)/dbt build --profiles-dir . --full-refresh
+	$(BIN)/python -m pipeline_costs summary --duckdb $(DEMO_DB)
+
+test: deps
+	$(BIN)/ruff check scripts tests
+	$(BIN)/python -m pytest -q
+
+lint: deps
+	$(BIN)/ruff check scripts tests
+	$(BIN)/sqlfluff lint models analyses
+
+bench: deps
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf build integration_tests/target integration_tests/dbt_packages integration_tests/logs target logs

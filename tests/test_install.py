@@ -1,0 +1,77 @@
+"""The README's install steps, followed in a brand-new dbt project that uses the package as `local:`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+from support import BIN, REPO, generate, rows, subprocess_env
+
+USER_PROJECT = "acme_shop"
+
+
+def _write_user_project(root: Path, db: Path) -> None:
+    (root / "models" / "marts").mkdir(parents=True)
+    (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+    # Step 2 of the README, verbatim, plus the vars that point at the generated look-alike logs.
+    (root / "dbt_project.yml").write_text(textwrap.dedent(f"""\
+        name: {USER_PROJECT}
+        version: "1.0.0"
+        config-version: 2
+        profile: {USER_PROJECT}
+
+        query-comment:
+          comment: "{{{{ dbt_pipeline_costs.query_comment(node) }}}}"
+          job-label: true
+
+        vars:
+          dbt_pipeline_costs_bigquery_regions: ["us", "eu"]
+          dbt_pipeline_costs_bigquery_jobs_identifier: jobs_by_project
+        """))
+    (root / "profiles.yml").write_text(textwrap.dedent(f"""\
+        {USER_PROJECT}:
+          target: dev
+          outputs:
+            dev:
+              type: duckdb
+              path: "{db}"
+              schema: analytics
+              threads: 2
+        """))
+    (root / "models" / "marts" / "orders.sql").write_text("select 1 as order_id\n")
+
+
+def _dbt(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BIN / "dbt"), *args, "--profiles-dir", str(root)],
+        cwd=root, env=subprocess_env(AIRFLOW_CTX_DAG_ID="acme_daily", AIRFLOW_CTX_DAG_RUN_ID="manual__1",
+                                     AWS_SECRET_ACCESS_KEY="do-not-leak-me"),
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-5000:]}\n{result.stderr[-2000:]}"
+    return result
+
+
+def test_readme_install_in_a_fresh_project(tmp_path: Path) -> None:
+    db = tmp_path / "warehouse.duckdb"
+    generate(db, "--days", "3", "--no-truth")
+    root = tmp_path / USER_PROJECT
+    _write_user_project(root, db)
+
+    _dbt(root, "deps")
+    _dbt(root, "--log-level", "debug", "build")
+
+    # The user's own model was sent with the package's comment, carrying the Airflow context.
+    log = (root / "logs" / "dbt.log").read_text()
+    comments = re.findall(r'/\* (\{"app": "dbt_pipeline_costs".*?\}) \*/', log)
+    assert any(f'"node_id": "model.{USER_PROJECT}.orders"' in c and '"pipeline_id": "acme_daily"' in c
+               and '"pipeline_run_id": "manual__1"' in c for c in comments), comments[:3]
+    assert "do-not-leak-me" not in log
+
+    # The package's marts were built in the user's schema and priced the generated jobs.
+    summary = rows(db, "select count(*) as n, sum(billed_cost) as billed from analytics_pipeline_costs.cost_coverage")[0]
+    assert summary["n"] > 0 and summary["billed"] > 0
+    attributed = rows(db, "select count(*) as n from analytics_pipeline_costs.model_costs")[0]["n"]
+    assert attributed > 0
