@@ -25,13 +25,16 @@ final as (
         min(ranked.resource_type) as resource_type,
         min(ranked.pipeline_id) as pipeline_id,
         min(ranked.pipeline_run_id) as pipeline_run_id,
-        max(
-            case
-                when ranked.recency = 1 and ranked.error_reason is not null and ranked.error_reason <> 'stopped'
-                    then 'error'
-                else 'success'
-            end
-        ) as status,
+        case
+            when max(
+                case
+                    when ranked.recency = 1 and ranked.error_reason is not null and ranked.error_reason <> 'stopped'
+                        then 1
+                    else 0
+                end
+            ) = 1 then 'error'
+            else 'success'
+        end as status,
         sum(ranked.cost) as cost,
         ranked.currency,
         count(*) as query_count,
