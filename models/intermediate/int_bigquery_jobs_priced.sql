@@ -39,7 +39,9 @@ final as (
         classified.created_at,
         classified.started_at,
         classified.ended_at,
-        {{ dbt_pipeline_costs.date_in_timezone('classified.ended_at', var('dbt_pipeline_costs_bigquery_billing_timezone')) }} as cost_date,
+        {{ dbt_pipeline_costs.date_in_timezone(
+            'classified.ended_at', var('dbt_pipeline_costs_bigquery_billing_timezone')
+        ) }} as cost_date,
         {{ dbt_pipeline_costs.milliseconds_between('classified.started_at', 'classified.ended_at') }} as duration_ms,
         classified.invocation_id,
         classified.node_id,
@@ -56,7 +58,8 @@ final as (
             when classified.invocation_id is not null then coalesce(classified.pipeline_id, '(unknown pipeline)')
         end as pipeline_id,
         case
-            when classified.invocation_id is not null then coalesce(classified.pipeline_run_id, classified.invocation_id)
+            when classified.invocation_id is not null
+                then coalesce(classified.pipeline_run_id, classified.invocation_id)
         end as pipeline_run_id,
         classified.pipeline_task_id,
         classified.run_reason,

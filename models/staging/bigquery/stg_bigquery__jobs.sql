@@ -130,19 +130,16 @@ own_context as (
             else 'none'
         end as attribution_source,
         {%- for field, column in context_columns.items() %}
+        {%- set from_label = dbt_pipeline_costs.label_value('commented.labels', field) %}
+        {%- if field == 'invocation_id' %}
+        {%- set from_label = 'coalesce(' ~ from_label ~ ', commented.label_dbt_invocation_id)' %}
+        {%- endif %}
         case
             when commented.comment_json is not null
                 then {{ dbt_pipeline_costs.json_string_field('commented.comment_json', field) }}
             when commented.label_dbt_invocation_id is not null
-                then {% if field == 'invocation_id' -%}
-                    coalesce(
-                        {{ dbt_pipeline_costs.label_value('commented.labels', 'invocation_id') }},
-                        commented.label_dbt_invocation_id
-                    )
-                {%- else -%}
-                    {{ dbt_pipeline_costs.label_value('commented.labels', field) }}
-                {%- endif %}
-        end as {{ column }}{{ ',' if not loop.last }}
+                then {{ from_label }}
+        end as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from commented
 ),
@@ -216,7 +213,7 @@ final as (
         case
             when own_context.parent_job_id is null then own_context.{{ column }}
             else script_parents.{{ column }}
-        end as {{ column }}{{ ',' if not loop.last }}
+        end as {{ column }}{% if not loop.last %},{% endif %}
         {%- endif %}
         {%- endfor %}
     from own_context
