@@ -127,7 +127,10 @@ def _build_fixture() -> Fixture:
     f.job({"attribution": "unknown"}, parent_job_id="job_not_in_logs", query="insert into t select 1")
     user_script = f.job(None, statement_type="SCRIPT", query="begin select 1; end")
     f.job({"attribution": "not_dbt", "attribution_source": "none"}, parent_job_id=user_script)
-    # 11. Still running: not priced yet (no row in query_costs).
+    # 11. A load job (seeds): NULL statement_type and bytes, free, never dropped.
+    f.job({"attribution": "not_dbt", "cost": Fraction(0), "has_missing_usage": False}, job_type="LOAD",
+          statement_type=None, query=None, total_bytes_billed=None, total_slot_ms=None)
+    # 12. Still running: not priced yet (no row in query_costs).
     f.job(None, job_id="job_running", state="RUNNING", end_time=None, total_bytes_billed=None, total_slot_ms=None)
     return f
 

@@ -76,3 +76,17 @@
 {% macro ms_to_seconds(ms) -%}
     cast({{ ms }} as decimal(38, 0)) * cast(0.001 as decimal(38, 3))
 {%- endmacro %}
+
+{#- try_cast_timestamp(text) -> the text as a timestamp, NULL when it is not one (never an error).
+    dbt.safe_cast is a plain cast on DuckDB, so the package has its own. -#}
+{% macro try_cast_timestamp(text) -%}
+    {{ return(adapter.dispatch('try_cast_timestamp', 'dbt_pipeline_costs')(text)) }}
+{%- endmacro %}
+
+{% macro default__try_cast_timestamp(text) -%}
+    try_cast({{ text }} as {{ dbt_pipeline_costs.timestamp_type() }})
+{%- endmacro %}
+
+{% macro bigquery__try_cast_timestamp(text) -%}
+    safe_cast({{ text }} as timestamp)
+{%- endmacro %}

@@ -133,6 +133,9 @@ own_context as (
         {%- set from_label = dbt_pipeline_costs.label_value('commented.labels', field) %}
         {%- if field == 'invocation_id' %}
         {%- set from_label = 'coalesce(' ~ from_label ~ ', commented.label_dbt_invocation_id)' %}
+        {%- elif field == 'run_started_at' %}
+        {#- A sanitised label (2026-11-01t02_07_11_...) is no longer a timestamp. -#}
+        {%- set from_label = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
         {%- endif %}
         case
             when commented.comment_json is not null
@@ -177,7 +180,7 @@ final as (
         own_context.location,
         own_context.job_id,
         own_context.parent_job_id,
-        own_context.statement_type = 'SCRIPT' as is_script_parent,
+        coalesce(own_context.statement_type = 'SCRIPT', false) as is_script_parent,
         own_context.parent_job_id is not null as is_script_child,
         own_context.parent_job_id is not null and script_parents.job_id is null as is_parent_missing,
         own_context.user_email,
@@ -206,9 +209,9 @@ final as (
         end as attribution_source,
         {%- for column in context_columns.values() %}
         {%- if column == 'run_started_at' %}
-        {{ dbt.safe_cast(
-            'case when own_context.parent_job_id is null then own_context.run_started_at else script_parents.run_started_at end',
-            dbt_pipeline_costs.timestamp_type()) }} as run_started_at,
+        {{ dbt_pipeline_costs.try_cast_timestamp(
+            'case when own_context.parent_job_id is null then own_context.run_started_at else script_parents.run_started_at end'
+        ) }} as run_started_at,
         {%- else %}
         case
             when own_context.parent_job_id is null then own_context.{{ column }}
