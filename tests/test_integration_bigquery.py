@@ -52,7 +52,7 @@ CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
 
 def _mart_sql(mart: str) -> str:
     keys, columns = CONTRACTS[mart]
-    select = [f"query_id as job_id" if c == "job_id" else c for c in keys] + columns
+    select = ["query_id as job_id" if c == "job_id" else c for c in keys] + columns
     return f"select {', '.join(select)} from {MARTS_SCHEMA}.{mart}"
 
 

@@ -1,0 +1,2 @@
+{{ config(tags=['finance', 'pii']) }}
+select 1 as id

@@ -1,0 +1,2 @@
+{{ config(tags=['daily', 'finance']) }}
+select 1 as id

@@ -1,0 +1,2 @@
+{{ config(tags=[]) }}
+select 1 as id

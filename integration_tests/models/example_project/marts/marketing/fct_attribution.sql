@@ -1,0 +1,2 @@
+{{ config(tags=['marketing']) }}
+select 1 as id

@@ -1,0 +1,2 @@
+{{ config(tags=['finance', 'staging']) }}
+select 1 as id

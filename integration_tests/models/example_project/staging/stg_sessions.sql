@@ -1,0 +1,2 @@
+{{ config(tags=['marketing', 'staging']) }}
+select 1 as id

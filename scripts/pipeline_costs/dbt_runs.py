@@ -1,0 +1,496 @@
+"""One dbt invocation against BigQuery, job by job, as dbt-bigquery leaves it in JOBS.
+
+Per-row Python: dbt jobs are the small part of the volume. Every job carries the bookkeeping
+(invocation, node, pipeline) the ground truth is computed from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from pipeline_costs import comment as qc
+from pipeline_costs.project import PROJECT_NAME, Node
+from pipeline_costs.rows import Job, TableRef
+
+MiB = 1024**2
+MIN_BILLED = 10 * MiB
+BYTES_PER_SLOT_MS = 3500
+
+
+def randint(rng: random.Random, a: int, b: int) -> int:
+    """random.randint, minus its overhead (the dbt part is per-row Python)."""
+    return a + int(rng.random() * (b - a + 1))
+
+
+def new_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def hex_id(rng: random.Random, nchars: int) -> str:
+    return f"{rng.getrandbits(4 * nchars):0{nchars}x}"
+
+
+def billed_bytes(processed: int) -> int:
+    """On-demand bytes billed of a query that read tables: rounded up to the MiB, at least 10 MiB."""
+    return max(-(-processed // MiB) * MiB, MIN_BILLED)
+
+
+def query_hash(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    edition: str | None
+
+
+@dataclass
+class Invocation:
+    """A dbt invocation the simulation decided to run, and the environment it ran in."""
+
+    env: Mapping[str, str]
+    target: str
+    command: str
+    run_started_us: int  # epoch microseconds (dbt's run_started_at)
+    gcp_project: str
+    location: str
+    user_email: str
+    dataset: str
+    nodes: tuple[Node, ...]
+    invocation_id: str
+    dbt_project: str = PROJECT_NAME
+    reservation: Reservation | None = None
+    threads: int = 4
+    plants: frozenset[str] = frozenset()
+    scan_multipliers: Mapping[str, float] = field(default_factory=dict)
+    custom_comment: str | None = None  # a user's own (non-package, non-JSON) query comment
+    fail_rate: float = 0.0
+    metadata_queries: int = 2
+
+    @property
+    def run_started_at(self) -> datetime:
+        return datetime.fromtimestamp(self.run_started_us / 1_000_000, tz=UTC)
+
+    def context(self) -> dict[str, str]:
+        return qc.pipeline_context(
+            self.env,
+            project=self.dbt_project,
+            target=self.target,
+            command=self.command,
+            invocation_id=self.invocation_id,
+        )
+
+
+@dataclass
+class Planted:
+    """A planted case, for ground_truth.planted_cases."""
+
+    case: str
+    project_id: str
+    location: str
+    job_id: str
+    note: str = ""
+
+
+@dataclass
+class Usage:
+    duration_ms: int
+    processed: int | None
+    billed: int | None
+    slot_ms: int | None
+
+
+def query_usage(rng: random.Random, scanned: int, *, ddl: bool = False) -> Usage:
+    if ddl:
+        return Usage(randint(rng, 300, 1500), 0, 0, 0)
+    duration = int(500 + scanned / 1.5e9 * 1000 * rng.uniform(0.85, 1.15)) + randint(rng, 0, 1500)
+    # slot time is proportional to the work (~3.5 MB per slot-ms), at least one slot busy throughout
+    slot_ms = max(duration, int(scanned / BYTES_PER_SLOT_MS * rng.uniform(0.95, 1.05)))
+    return Usage(duration, scanned, billed_bytes(scanned), slot_ms)
+
+
+class InvocationRunner:
+    """Turns an Invocation into its jobs (and the planted cases it contains)."""
+
+    def __init__(self, inv: Invocation, rng: random.Random, arrival: ArrivalModel) -> None:
+        self.inv = inv
+        self.rng = rng
+        self.arrival = arrival
+        self.jobs: list[Job] = []
+        self.planted: list[Planted] = []
+        self.ctx = inv.context()
+        # The macro's dict in its key order, pre-split: invocation part, node part, pipeline part.
+        self._head = qc.comment_fields({
+            "invocation_id": inv.invocation_id,
+            "project": inv.dbt_project,
+            "target": inv.target,
+            "command": inv.command,
+            "run_started_at": inv.run_started_at,
+        })
+        self._head_labels = qc.labels_from_fields(self._head, inv.invocation_id)[:-1]
+        self._tail_labels = qc.labels_from_fields(self.ctx, inv.invocation_id)
+        self._marks: dict[str | None, tuple[str, list[qc.Label]]] = {}
+        self.stopped = False
+
+    def _mark(self, node: Node | None) -> tuple[str, list[qc.Label]]:
+        """(comment, labels) of this invocation's queries for a node (None: no node), cached."""
+        key = node.unique_id if node is not None else None
+        cached = self._marks.get(key)
+        if cached is None:
+            node_fields = (
+                {"node_id": node.unique_id, "resource_type": node.resource_type, "package": self.inv.dbt_project}
+                if node is not None
+                else {}
+            )
+            comment = qc.dump_comment({**self._head, **node_fields, **self.ctx})
+            labels = self._head_labels + _node_labels(node, self.inv.dbt_project) + self._tail_labels
+            cached = self._marks[key] = (comment, labels)
+        return cached
+
+    # -- comment / labels / bookkeeping ---------------------------------------------------------
+    def _marked(self, job: Job, node: Node | None, *, corrupt: bool = False) -> Job:
+        inv = self.inv
+        if inv.custom_comment is not None:
+            comment = inv.custom_comment
+            job.labels = qc.labels_from_comment(comment, inv.invocation_id)
+            job.query = qc.with_comment(comment, job.query or "")
+            # no package comment: the labels give the invocation, nothing else
+            job.invocation_id = inv.invocation_id
+            job.source = "label"
+            return job
+        comment, job.labels = self._mark(node)
+        sql = job.query or ""
+        if corrupt:
+            # Something rewrote the query and cut the comment: not JSON any more, labels intact.
+            job.query = f"/* {comment[: len(comment) // 2]} */\n{sql}"
+            job.invocation_id = inv.invocation_id
+            job.node_id = qc.sanitize_label(node.unique_id) if node is not None else None
+            job.pipeline_id = qc.sanitize_label(self.ctx["pipeline_id"])
+            job.pipeline_run_id = qc.sanitize_label(self.ctx["pipeline_run_id"])
+            job.orchestrator = qc.sanitize_label(self.ctx["orchestrator"])
+            job.source = "label"
+            return job
+        job.query = f"/* {comment} */\n{sql}"
+        job.invocation_id = inv.invocation_id
+        job.node_id = node.unique_id if node is not None else None
+        job.pipeline_id = self.ctx["pipeline_id"]
+        job.pipeline_run_id = self.ctx["pipeline_run_id"]
+        job.orchestrator = self.ctx["orchestrator"]
+        job.source = "comment"
+        return job
+
+    def _job(self, creation_ms: int, usage: Usage, sql: str | None, **kw: object) -> Job:
+        inv = self.inv
+        queue = randint(self.rng, 20, 400) if inv.reservation is None else randint(self.rng, 50, 3000)
+        start = creation_ms + queue
+        job = Job(
+            job_id=new_uuid(self.rng),
+            project_id=inv.gcp_project,
+            location=inv.location,
+            user_email=inv.user_email,
+            creation_ms=creation_ms,
+            start_ms=start,
+            end_ms=start + usage.duration_ms,
+            arrival_ms=creation_ms + self.arrival.delay_ms(self.rng),
+            query=sql,
+            bytes_processed=usage.processed,
+            bytes_billed=usage.billed,
+            slot_ms=usage.slot_ms,
+            reservation_id=inv.reservation.reservation_id if inv.reservation else None,
+            edition=inv.reservation.edition if inv.reservation else None,
+            query_hash=query_hash(sql) if sql else None,
+        )
+        for key, value in kw.items():
+            setattr(job, key, value)
+        return job
+
+    def _ref(self, name: str) -> TableRef:
+        if "." in name:
+            dataset, table = name.split(".", 1)
+            return (self.inv.gcp_project, dataset, table)
+        return (self.inv.gcp_project, self.inv.dataset, name)
+
+    def _fqn(self, name: str) -> str:
+        project, dataset, table = self._ref(name)
+        return f"`{project}`.`{dataset}`.`{table}`"
+
+    # -- the invocation ---------------------------------------------------------------------------
+    def run(self) -> list[Job]:
+        rng = self.rng
+        t = self.inv.run_started_us // 1000 + randint(rng, 800, 4000)
+        t = self._metadata(t)
+        free = [t] * self.inv.threads
+        for node in self.inv.nodes:
+            k = min(range(len(free)), key=free.__getitem__)
+            start = free[k] + randint(rng, 20, 400)
+            free[k] = self._node(node, start) + randint(rng, 10, 200)
+            if self.stopped:
+                break
+        return self.jobs
+
+    def _metadata(self, t: int) -> int:
+        inv = self.inv
+        queries = [
+            (
+                f"select schema_name from `{inv.gcp_project}`.`region-{inv.location}`.INFORMATION_SCHEMA.SCHEMATA",
+                "SELECT",
+                randint(self.rng, 1, 30) * MiB,
+            ),
+            (f"create schema if not exists `{inv.gcp_project}`.`{inv.dataset}`", "CREATE_SCHEMA", 0),
+            (
+                f"select table_name, table_type from `{inv.gcp_project}`.`{inv.dataset}`.INFORMATION_SCHEMA.TABLES",
+                "SELECT",
+                randint(self.rng, 1, 5) * MiB,
+            ),
+            (
+                f"select column_name, data_type from `{inv.gcp_project}`.`{inv.dataset}`.INFORMATION_SCHEMA.COLUMNS",
+                "SELECT",
+                randint(self.rng, 1, 8) * MiB,
+            ),
+        ]
+        for sql, statement_type, scanned in queries[: inv.metadata_queries]:
+            usage = query_usage(self.rng, scanned, ddl=scanned == 0)
+            job = self._job(t, usage, sql, statement_type=statement_type)
+            self.jobs.append(self._marked(job, None))
+            t = job.end_ms + randint(self.rng, 30, 300)
+        return t
+
+    def _scanned(self, node: Node) -> int:
+        factor = self.rng.lognormvariate(0.0, 0.1) * self.inv.scan_multipliers.get(node.name, 1.0)
+        return int(node.scanned_bytes * factor)
+
+    def _node(self, node: Node, t: int) -> int:
+        """Runs one node starting at t; returns when its last job ended."""
+        if node.resource_type == "seed":
+            return self._seed(node, t)
+        if node.resource_type == "test":
+            return self._test(node, t)
+        if node.materialization == "insert_overwrite":
+            return self._script(node, t)
+        return self._model(node, t)
+
+    def _seed(self, node: Node, t: int) -> int:
+        # dbt-bigquery loads seeds with a LOAD job: no query, no labels, no bytes billed.
+        duration = randint(self.rng, 1500, 6000)
+        job = self._job(
+            t, Usage(duration, None, None, randint(self.rng, 100, 2000)), None,
+            job_type="LOAD", statement_type=None, cache_hit=None, destination=self._ref(node.name),
+            reservation_id=None, edition=None,
+        )
+        self.jobs.append(job)
+        return job.end_ms
+
+    def _test(self, node: Node, t: int) -> int:
+        inv, rng = self.inv, self.rng
+        sql = (
+            "select count(*) as failures, count(*) != 0 as should_warn, count(*) != 0 as should_error\n"
+            f"from (\n  -- {node.name}\n  select * from {self._fqn(node.upstream[0])} where false\n) dbt_internal_test"
+        )
+        planted_cache = "dbt_cache_hit" in inv.plants and node is inv.nodes[-1]
+        if planted_cache or rng.random() < 0.1:  # same test, unchanged inputs: BigQuery's result cache
+            job = self._job(t, Usage(randint(rng, 40, 300), 0, 0, 0), sql, cache_hit=True)
+            if planted_cache:
+                self.planted.append(Planted("dbt_cache_hit", job.project_id, job.location, job.job_id))
+        else:
+            usage = query_usage(rng, randint(rng, 20, 900) * MiB)
+            job = self._job(t, usage, sql)
+        job.referenced = [self._ref(node.upstream[0])]
+        self.jobs.append(self._marked(job, node))
+        return job.end_ms
+
+    def _model_sql(self, node: Node) -> tuple[str, str]:
+        refs = ", ".join(self._fqn(u) for u in node.upstream)
+        target = self._fqn(node.name)
+        body = f"select *\n  from {refs}" if refs else "select 1 as id"
+        if node.materialization == "view":
+            return "CREATE_VIEW", f"create or replace view {target}\n  OPTIONS()\n  as {body};"
+        if node.materialization == "merge":
+            return "MERGE", (
+                f"merge into {target} as DBT_INTERNAL_DEST\n  using (\n  {body}\n  ) as DBT_INTERNAL_SOURCE\n"
+                "  on (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\n"
+                "  when matched then update set id = DBT_INTERNAL_SOURCE.id\n"
+                "  when not matched then insert (id) values (id)"
+            )
+        return "CREATE_TABLE_AS_SELECT", f"create or replace table {target}\n  OPTIONS()\n  as (\n  {body}\n  );"
+
+    def _model(self, node: Node, t: int) -> int:
+        inv, rng = self.inv, self.rng
+        statement_type, sql = self._model_sql(node)
+        refs = [self._ref(u) for u in node.upstream]
+        ddl = node.materialization == "view"
+        end = t
+        attempts = ["backendError", None] if "retry" in inv.plants and node.name == "fct_campaign_performance" else [None]
+        for attempt, retry_reason in enumerate(attempts):
+            usage = query_usage(rng, self._scanned(node), ddl=ddl)
+            job = self._job(t, usage, sql, statement_type=statement_type, destination=self._ref(node.name),
+                            referenced=refs)
+            if statement_type == "MERGE":
+                job.dml = (randint(rng, 0, 50_000), 0, randint(rng, 0, 20_000))
+            if retry_reason is not None:
+                # transient failure, retried by dbt: slots were used, nothing billed on demand
+                job.end_ms = job.start_ms + randint(rng, 2000, 20000)
+                job.error_reason, job.error_message = retry_reason, "Backend error. Job aborted."
+                job.bytes_billed, job.bytes_processed, job.dml = 0, 0, None
+                job.slot_ms = (job.end_ms - job.start_ms) * randint(rng, 5, 50)
+                self.planted.append(Planted("retry_failed_attempt", job.project_id, job.location, job.job_id,
+                                            node.unique_id))
+            elif attempt > 0:
+                self.planted.append(Planted("retry_success", job.project_id, job.location, job.job_id,
+                                            node.unique_id))
+            corrupt = "corrupt_comment" in inv.plants and node.name == "int_sessions_attributed"
+            if corrupt:
+                self.planted.append(Planted("label_fallback", job.project_id, job.location, job.job_id,
+                                            node.unique_id))
+            self._fail(job, node)
+            self.jobs.append(self._marked(job, node, corrupt=corrupt))
+            end = job.end_ms
+            t = end + randint(rng, 1000, 5000)
+        return end
+
+    def _fail(self, job: Job, node: Node) -> None:
+        inv, rng = self.inv, self.rng
+        if "node_error" in inv.plants and node.name == "dim_channels":
+            # runtime error after scanning: bytes reported, not billable on demand
+            job.error_reason, job.error_message = "invalidQuery", "division by zero: 1 / 0"
+            job.dml = None
+            self.planted.append(Planted("node_error", job.project_id, job.location, job.job_id, node.unique_id))
+        elif "stopped" in inv.plants and node.name == "int_orders_enriched":
+            job.end_ms = job.start_ms + (job.end_ms - job.start_ms) // 2 + 1
+            job.error_reason = "stopped"
+            job.error_message = "Job execution was cancelled: User requested cancellation"
+            scanned = (job.bytes_processed or 0) // 3
+            job.bytes_processed, job.bytes_billed = scanned, billed_bytes(scanned)
+            job.slot_ms = (job.slot_ms or 0) // 2
+            self.stopped = True
+            self.planted.append(Planted("stopped", job.project_id, job.location, job.job_id, node.unique_id))
+        elif inv.fail_rate and rng.random() < inv.fail_rate:
+            # compile-time error: nothing scanned
+            job.end_ms = job.start_ms + randint(rng, 200, 900)
+            job.error_reason, job.error_message = "invalidQuery", "Unrecognized name: amount_usd at [4:10]"
+            job.bytes_processed, job.bytes_billed, job.slot_ms, job.dml = 0, 0, 0, None
+
+    def _script(self, node: Node, t: int) -> int:
+        """insert_overwrite: a SCRIPT parent (comment + labels) running 2-4 unlabelled children."""
+        rng = self.rng
+        target = self._fqn(node.name)
+        tmp_name = f"{node.name}__dbt_tmp"
+        tmp = self._fqn(tmp_name)
+        refs = [self._ref(u) for u in node.upstream]
+        scanned = self._scanned(node)
+        children: list[tuple[str, str, int, list[TableRef]]] = [
+            (
+                "CREATE_TABLE_AS_SELECT",
+                (
+                    f"create or replace table {tmp}\n  OPTIONS(expiration_timestamp=TIMESTAMP_ADD(CURRENT_TIMESTAMP(), "
+                    f"INTERVAL 12 hour))\n  as (\n  select * from {', '.join(self._fqn(u) for u in node.upstream)}\n  )"
+                ),
+                scanned,
+                refs,
+            )
+        ]
+        if rng.random() < 0.7:
+            children.append((
+                "SELECT",
+                (
+                    "set (dbt_partitions_for_replacement) = (\n  select as struct\n"
+                    f"  array_agg(distinct date(updated_at) IGNORE NULLS)\n  from {tmp}\n)"
+                ),
+                randint(rng, 1, 40) * MiB,
+                [self._ref(tmp_name)],
+            ))
+        children.append((
+            "MERGE",
+            (
+                f"merge into {target} as DBT_INTERNAL_DEST\n  using (select * from {tmp}) as DBT_INTERNAL_SOURCE\n"
+                "  on FALSE\n  when not matched by source\n"
+                "    and date(DBT_INTERNAL_DEST.updated_at) in unnest(dbt_partitions_for_replacement)\n"
+                "    then delete\n  when not matched then insert row"
+            ),
+            int(scanned * rng.uniform(0.2, 0.4)),
+            [self._ref(tmp_name), self._ref(node.name)],
+        ))
+        if rng.random() < 0.7:
+            children.append(("DROP_TABLE", f"drop table if exists {tmp}", 0, []))
+        script_sql = (
+            "-- generated script to merge partitions into " + target + "\n"
+            "declare dbt_partitions_for_replacement array<date>;\n\n"
+            + ";\n\n".join(sql for _, sql, _, _ in children)
+            + ";"
+        )
+        parent = self._job(t, Usage(0, 0, 0, 0), script_sql, statement_type="SCRIPT", cache_hit=None)
+        parent = self._marked(parent, node)
+        script_hash = hex_id(rng, 32)
+        cursor = parent.start_ms + randint(rng, 50, 300)
+        kids: list[Job] = []
+        for i, (statement_type, sql, child_scanned, child_refs) in enumerate(children):
+            usage = query_usage(rng, child_scanned, ddl=statement_type == "DROP_TABLE")
+            start = cursor + randint(rng, 5, 80)
+            kid = Job(
+                job_id=f"script_job_{script_hash}_{i}",
+                parent_job_id=parent.job_id,
+                project_id=parent.project_id,
+                location=parent.location,
+                user_email=parent.user_email,
+                creation_ms=cursor,
+                start_ms=start,
+                end_ms=start + usage.duration_ms,
+                arrival_ms=max(cursor + self.arrival.delay_ms(rng), parent.arrival_ms),
+                statement_type=statement_type,
+                query=sql,
+                destination=self._ref(tmp_name) if statement_type == "CREATE_TABLE_AS_SELECT" else (
+                    self._ref(node.name) if statement_type == "MERGE" else None),
+                referenced=child_refs,
+                bytes_processed=usage.processed,
+                bytes_billed=usage.billed,
+                slot_ms=usage.slot_ms,
+                reservation_id=parent.reservation_id,
+                edition=parent.edition,
+                dml=(randint(rng, 100, 90_000), randint(rng, 100, 90_000), 0) if statement_type == "MERGE" else None,
+                query_hash=query_hash(sql),
+                invocation_id=parent.invocation_id,
+                node_id=parent.node_id,
+                pipeline_id=parent.pipeline_id,
+                pipeline_run_id=parent.pipeline_run_id,
+                orchestrator=parent.orchestrator,
+                source="script_parent",
+            )
+            kids.append(kid)
+            cursor = kid.end_ms + randint(rng, 20, 200)
+        parent.end_ms = cursor + randint(rng, 50, 300)
+        parent.bytes_processed = sum(k.bytes_processed or 0 for k in kids)
+        parent.bytes_billed = sum(k.bytes_billed or 0 for k in kids)
+        parent.slot_ms = sum(k.slot_ms or 0 for k in kids)
+        self.jobs.append(parent)
+        self.jobs.extend(kids)
+        return parent.end_ms
+
+
+@lru_cache(maxsize=1024)
+def _node_labels_cached(unique_id: str, resource_type: str, package: str) -> tuple[qc.Label, ...]:
+    fields = {"node_id": unique_id, "resource_type": resource_type, "package": package}
+    return tuple(qc.labels_from_fields(fields, "")[:-1])
+
+
+def _node_labels(node: Node | None, package: str) -> list[qc.Label]:
+    if node is None:
+        return []
+    return list(_node_labels_cached(node.unique_id, node.resource_type, package))
+
+
+class ArrivalModel:
+    """How long after creation a job's row shows up in JOBS: mostly 0-10 min, ~1% up to 12 h."""
+
+    def __init__(self, late_fraction: float = 0.01) -> None:
+        self.late_fraction = late_fraction
+
+    def delay_ms(self, rng: random.Random) -> int:
+        if rng.random() < self.late_fraction:
+            return randint(rng, 10 * 60_000, 12 * 3_600_000)
+        return min(int(rng.expovariate(1 / 90_000)), 10 * 60_000)

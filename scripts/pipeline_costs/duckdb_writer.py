@@ -1,0 +1,87 @@
+"""Writes the simulated JOBS tables and the ground truth into one DuckDB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipeline_costs import schema
+
+TRUTH_SCHEMA = "ground_truth"
+
+TRUTH_DDL: dict[str, str] = {
+    "query_costs": """
+        project_id VARCHAR, location VARCHAR, job_id VARCHAR, parent_job_id VARCHAR, is_dbt BOOLEAN,
+        attribution VARCHAR, attribution_source VARCHAR, invocation_id VARCHAR, node_id VARCHAR,
+        pipeline_id VARCHAR, pipeline_run_id VARCHAR, orchestrator VARCHAR, pricing_model VARCHAR,
+        bytes_billed BIGINT, slot_ms BIGINT, cost DECIMAL(38,18), currency VARCHAR, cost_date DATE,
+        started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ""",
+    "model_costs": """
+        invocation_id VARCHAR, node_id VARCHAR, status VARCHAR, cost DECIMAL(38,18), currency VARCHAR,
+        query_count BIGINT, bytes_billed BIGINT, slot_ms BIGINT, execution_time_s DECIMAL(38,3)""",
+    "pipeline_stage_costs": """
+        pipeline_id VARCHAR, pipeline_run_id VARCHAR, stage VARCHAR, cost DECIMAL(38,18), currency VARCHAR,
+        query_count BIGINT, model_count BIGINT""",
+    "pipeline_cost_history": """
+        pipeline_id VARCHAR, pipeline_run_id VARCHAR, orchestrator VARCHAR, run_started_at TIMESTAMPTZ,
+        total_cost DECIMAL(38,18), currency VARCHAR, query_count BIGINT, model_count BIGINT,
+        invocation_count BIGINT, previous_run_cost DECIMAL(38,18), rolling_avg_cost DECIMAL(38,18),
+        is_cost_anomaly BOOLEAN""",
+    "cost_coverage": """
+        platform VARCHAR, cost_date DATE, currency VARCHAR, billed_cost DECIMAL(38,18),
+        attributed_cost DECIMAL(38,18), unattributed_not_dbt_cost DECIMAL(38,18),
+        unattributed_dbt_without_node_cost DECIMAL(38,18), unattributed_unknown_cost DECIMAL(38,18),
+        query_count BIGINT""",
+    "planted_cases": """
+        case_name VARCHAR, project_id VARCHAR, location VARCHAR, job_id VARCHAR, note VARCHAR, present BOOLEAN,
+        state VARCHAR""",
+    "generator_runs": """
+        seed BIGINT, days INTEGER, end_date DATE, as_of TIMESTAMPTZ, scale DOUBLE, currency VARCHAR,
+        generator_version VARCHAR, jobs_us BIGINT, jobs_eu BIGINT, query_costs_rows BIGINT,
+        model_costs_rows BIGINT, pipeline_stage_costs_rows BIGINT, pipeline_cost_history_rows BIGINT,
+        cost_coverage_rows BIGINT""",
+}
+
+
+def jobs_table(region: str) -> str:
+    return f'"region-{region}".jobs_by_project'
+
+
+class DuckDBWriter:
+    def __init__(self, path: Path) -> None:
+        self.con = duckdb.connect(str(path))
+        self.rows: dict[str, int] = {region: 0 for region in schema.REGIONS}
+        for region in schema.REGIONS:
+            self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "region-{region}"')
+            self.con.execute(f"CREATE OR REPLACE TABLE {jobs_table(region)} ({schema.JOBS_DDL})")
+
+    def append_jobs(self, region: str, batch: pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        jobs = batch.select(schema.JOBS_SCHEMA.names)
+        self.con.register("__jobs_batch", jobs)
+        try:
+            self.con.execute(f"INSERT INTO {jobs_table(region)} SELECT * FROM __jobs_batch")
+        finally:
+            self.con.unregister("__jobs_batch")
+        self.rows[region] += batch.num_rows
+
+    def write_truth(self, tables: dict[str, pa.Table]) -> None:
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_SCHEMA}")
+        for name, table in tables.items():
+            self.con.execute(f"CREATE OR REPLACE TABLE {TRUTH_SCHEMA}.{name} ({TRUTH_DDL[name]})")
+            self.con.register("__truth", table)
+            try:
+                self.con.execute(f"INSERT INTO {TRUTH_SCHEMA}.{name} SELECT * FROM __truth")
+            finally:
+                self.con.unregister("__truth")
+
+    def drop_truth(self) -> None:
+        """Without --truth an old ground truth would describe other data: remove it."""
+        self.con.execute(f"DROP SCHEMA IF EXISTS {TRUTH_SCHEMA} CASCADE")
+
+    def close(self) -> None:
+        self.con.execute("CHECKPOINT")
+        self.con.close()

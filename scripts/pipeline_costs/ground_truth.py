@@ -1,0 +1,361 @@
+"""Ground truth from the generator's own bookkeeping (docs/cost-rules.md, implemented independently).
+
+Inputs are the batches exactly as written (after the as_of snapshot) plus their bookkeeping columns:
+which invocation / node / pipeline the simulation gave each job. Comments and labels are never read.
+Money is exact: integer quantities are summed per group, priced with integer weights over a common
+denominator, and rounded once (half away from zero) to 18 decimal places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from math import lcm
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline_costs import pricing, schema
+from pipeline_costs.dbt_runs import Planted
+from pipeline_costs.project import stage_of
+
+MONEY = pa.decimal128(38, 18)
+SECONDS = pa.decimal128(38, 3)
+TS = pa.timestamp("ms", tz="UTC")
+QUANTITIES = ("q_on_demand", "q_standard", "q_enterprise", "q_enterprise_plus")
+EDITIONS = ("STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS")
+UNKNOWN_PIPELINE = "(unknown pipeline)"
+ROLLING_RUNS = 7
+ANOMALY_MIN_RUNS = 3
+ANOMALY_THRESHOLD_PCT = 50
+
+_KEEP = (
+    "project_id", "_location", "job_id", "parent_job_id", "statement_type", "state", "cache_hit",
+    "reservation_id", "edition", "total_bytes_billed", "total_slot_ms", "start_time", "end_time",
+    "_invocation_id", "_node_id", "_pipeline_id", "_pipeline_run_id", "_orchestrator", "_source",
+)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """cost = (sum_i weight_i * quantity_i) / denominator, in the output currency, exactly."""
+
+    weights: tuple[int, ...]  # on-demand bytes, then slot-ms of STANDARD, ENTERPRISE, ENTERPRISE_PLUS
+    denominator: int
+
+    @classmethod
+    def for_currency(cls, currency: str) -> Prices:
+        rate = pricing.CURRENCY_RATES[currency]
+        unit = [pricing.on_demand_usd(1)] + [pricing.capacity_usd(1, e) for e in EDITIONS]
+        unit = [u * rate for u in unit]
+        denominator = lcm(*(u.denominator for u in unit))
+        return cls(tuple(int(u * denominator) for u in unit), denominator)
+
+    def units(self, q: Sequence[int]) -> int:
+        """Cost of the summed quantities, in 10^-18 units, rounded half up (costs are >= 0)."""
+        numerator = sum(w * int(x) for w, x in zip(self.weights, q, strict=True))
+        return (2 * numerator * 10**pricing.SCALE + self.denominator) // (2 * self.denominator)
+
+    def fraction(self, q: Sequence[int]) -> Fraction:
+        return Fraction(sum(w * int(x) for w, x in zip(self.weights, q, strict=True)), self.denominator)
+
+
+def _dec(units: int) -> Decimal:
+    return pricing.units_to_decimal(units)
+
+
+class TruthCollector:
+    """Keeps the columns the truth needs from every written batch."""
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+
+    def add(self, batch: pa.Table) -> None:
+        table = batch.select(list(_KEEP))
+        reason = pc.struct_field(batch["error_result"], "reason")
+        self.parts.append(table.append_column("error_reason", reason))
+
+    def table(self) -> pa.Table:
+        if not self.parts:
+            fields = [schema.FULL_SCHEMA.field(name) for name in _KEEP]
+            return pa.schema([*fields, pa.field("error_reason", pa.string())]).empty_table()
+        return pa.concat_tables(self.parts)
+
+
+def _np(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False)
+
+
+def priced_jobs(raw: pa.Table) -> pd.DataFrame:
+    """One row per priced job (DONE, de-duplicated, not a SCRIPT parent) with its attribution."""
+    keys = pc.binary_join_element_wise(raw["project_id"], raw["_location"], raw["job_id"], "\x1f")
+    first = ~pd.Series(_np(keys)).duplicated().to_numpy()
+    raw = raw.filter(pa.array(first))
+    keys = keys.filter(pa.array(first))
+    state = _np(raw["state"])
+    statement = _np(raw["statement_type"].fill_null(""))
+    priced = (state == "DONE") & (statement != "SCRIPT")
+    t = raw.filter(pa.array(priced))
+
+    parent = t["parent_job_id"]
+    has_parent = _np(parent.is_valid())
+    parent_keys = pc.binary_join_element_wise(t["project_id"], t["_location"], parent.fill_null(""), "\x1f")
+    key_set = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    parent_present = _np(pc.is_in(parent_keys, value_set=key_set))
+    unknown = has_parent & ~parent_present
+    has_inv = _np(t["_invocation_id"].is_valid()) & ~unknown
+    has_node = _np(t["_node_id"].is_valid()) & has_inv
+    attribution = np.where(unknown, "unknown", np.where(~has_inv, "not_dbt",
+                                                         np.where(has_node, "attributed", "dbt_without_node")))
+    source = np.where(has_inv, _np(t["_source"]), "none")
+
+    def ctx(name: str) -> np.ndarray:
+        values = _np(t[name]).astype(object)
+        values[~has_inv] = None
+        return values
+
+    # A dbt query without pipeline context (e.g. a project with its own query comment) still
+    # belongs to a run: pipeline "(unknown pipeline)", run = its invocation, as query_comment()
+    # falls back (the marts' documented contract; docs/cost-rules.md does not say).
+    invocation_ids = ctx("_invocation_id")
+    pipeline_ids = ctx("_pipeline_id")
+    pipeline_run_ids = ctx("_pipeline_run_id")
+    no_pipeline = has_inv & pd.isna(pipeline_ids)
+    pipeline_ids[no_pipeline] = UNKNOWN_PIPELINE
+    no_run = has_inv & pd.isna(pipeline_run_ids)
+    pipeline_run_ids[no_run] = invocation_ids[no_run]
+
+    capacity = _np(t["reservation_id"].is_valid())
+    cache = _np(t["cache_hit"].fill_null(False))
+    reason = t["error_reason"]
+    billable = _np(reason.is_null()) | (_np(reason.fill_null("")) == "stopped")
+    billed = _np(t["total_bytes_billed"].fill_null(0)).astype(np.int64)
+    slots = _np(t["total_slot_ms"].fill_null(0)).astype(np.int64)
+    edition = _np(t["edition"].fill_null(pricing.DEFAULT_EDITION))
+    frame = pd.DataFrame({
+        "project_id": _np(t["project_id"]),
+        "location": _np(t["_location"]),
+        "job_id": _np(t["job_id"]),
+        "parent_job_id": _np(parent).astype(object),
+        "is_dbt": has_inv,
+        "attribution": attribution,
+        "attribution_source": source,
+        "invocation_id": invocation_ids,
+        "node_id": ctx("_node_id"),
+        "pipeline_id": pipeline_ids,
+        "pipeline_run_id": pipeline_run_ids,
+        "orchestrator": ctx("_orchestrator"),
+        "pricing_model": np.where(capacity, "capacity", "on_demand"),
+        "bytes_billed": pd.array(t["total_bytes_billed"].to_pylist(), dtype="Int64"),
+        "slot_ms": pd.array(t["total_slot_ms"].to_pylist(), dtype="Int64"),
+        "error_reason": _np(reason).astype(object),
+        "start_ms": _np(pc.cast(t["start_time"], pa.int64())),
+        "end_ms": _np(pc.cast(t["end_time"], pa.int64())),
+        "q_on_demand": np.where(~capacity & billable & ~cache, billed, 0),
+        **{
+            f"q_{e.lower()}": np.where(capacity & ~cache & (edition == e), slots, 0)
+            for e in EDITIONS
+        },
+    })
+    ends = pd.to_datetime(frame["end_ms"], unit="ms", utc=True)
+    frame["cost_date"] = ends.dt.tz_convert(pricing.BILLING_TIMEZONE).dt.date
+    return frame
+
+
+def _group_units(frame: pd.DataFrame, by: list[str], prices: Prices) -> pd.DataFrame:
+    sums = frame.groupby(by, sort=True, dropna=False)[list(QUANTITIES)].sum()
+    sums["units"] = [prices.units(q) for q in sums[list(QUANTITIES)].itertuples(index=False)]
+    return sums
+
+
+def query_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    units = [prices.units(q) for q in jobs[list(QUANTITIES)].itertuples(index=False)]
+    return pa.table({
+        "project_id": pa.array(jobs["project_id"], pa.string()),
+        "location": pa.array(jobs["location"], pa.string()),
+        "job_id": pa.array(jobs["job_id"], pa.string()),
+        "parent_job_id": pa.array(jobs["parent_job_id"], pa.string()),
+        "is_dbt": pa.array(jobs["is_dbt"], pa.bool_()),
+        "attribution": pa.array(jobs["attribution"], pa.string()),
+        "attribution_source": pa.array(jobs["attribution_source"], pa.string()),
+        "invocation_id": pa.array(jobs["invocation_id"], pa.string()),
+        "node_id": pa.array(jobs["node_id"], pa.string()),
+        "pipeline_id": pa.array(jobs["pipeline_id"], pa.string()),
+        "pipeline_run_id": pa.array(jobs["pipeline_run_id"], pa.string()),
+        "orchestrator": pa.array(jobs["orchestrator"], pa.string()),
+        "pricing_model": pa.array(jobs["pricing_model"], pa.string()),
+        "bytes_billed": pa.array(jobs["bytes_billed"], pa.int64()),
+        "slot_ms": pa.array(jobs["slot_ms"], pa.int64()),
+        "cost": pa.array([_dec(u) for u in units], MONEY),
+        "currency": pa.array([currency] * len(jobs), pa.string()),
+        "cost_date": pa.array(jobs["cost_date"], pa.date32()),
+        "started_at": pa.array(jobs["start_ms"].to_numpy(np.int64)).cast(TS),
+        "ended_at": pa.array(jobs["end_ms"].to_numpy(np.int64)).cast(TS),
+    })
+
+
+def _nullable_sum(series: pd.Series) -> int | None:
+    valid = series.dropna()
+    return int(valid.sum()) if len(valid) else None
+
+
+def model_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    attributed = jobs[jobs["attribution"] == "attributed"].sort_values(["end_ms", "job_id"], kind="stable")
+    by = ["invocation_id", "node_id"]
+    sums = _group_units(attributed, by, prices)
+    grouped = attributed.groupby(by, sort=True)
+    last_reason = grouped["error_reason"].last(skipna=False)  # of the last-ending job, even if NULL
+    status = np.where(last_reason.isna() | (last_reason == "stopped"), "success", "error")
+    seconds = (grouped["end_ms"].max() - grouped["start_ms"].min()).astype(int)
+    return pa.table({
+        "invocation_id": pa.array(sums.index.get_level_values(0), pa.string()),
+        "node_id": pa.array(sums.index.get_level_values(1), pa.string()),
+        "status": pa.array(status, pa.string()),
+        "cost": pa.array([_dec(u) for u in sums["units"]], MONEY),
+        "currency": pa.array([currency] * len(sums), pa.string()),
+        "query_count": pa.array(grouped.size().to_numpy(), pa.int64()),
+        "bytes_billed": pa.array([_nullable_sum(s) for _, s in grouped["bytes_billed"]], pa.int64()),
+        "slot_ms": pa.array([_nullable_sum(s) for _, s in grouped["slot_ms"]], pa.int64()),
+        "execution_time_s": pa.array([Decimal(int(ms)).scaleb(-3) for ms in seconds], SECONDS),
+    })
+
+
+def _dbt_runs(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Jobs of pipeline runs: every job with a dbt invocation (each has a pipeline run, see above)."""
+    dbt = jobs[jobs["is_dbt"]].copy()
+    dbt["stage"] = [stage_of(None if pd.isna(n) else n) for n in dbt["node_id"]]
+    return dbt
+
+
+def pipeline_stage_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    dbt = _dbt_runs(jobs)
+    by = ["pipeline_id", "pipeline_run_id", "stage"]
+    sums = _group_units(dbt, by, prices)
+    grouped = dbt.groupby(by, sort=True)
+    return pa.table({
+        "pipeline_id": pa.array(sums.index.get_level_values(0), pa.string()),
+        "pipeline_run_id": pa.array(sums.index.get_level_values(1), pa.string()),
+        "stage": pa.array(sums.index.get_level_values(2), pa.string()),
+        "cost": pa.array([_dec(u) for u in sums["units"]], MONEY),
+        "currency": pa.array([currency] * len(sums), pa.string()),
+        "query_count": pa.array(grouped.size().to_numpy(), pa.int64()),
+        "model_count": pa.array(grouped["node_id"].nunique().to_numpy(), pa.int64()),
+    })
+
+
+def pipeline_cost_history(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    dbt = _dbt_runs(jobs)
+    by = ["pipeline_id", "pipeline_run_id"]
+    sums = _group_units(dbt, by, prices)
+    grouped = dbt.groupby(by, sort=True)
+    runs = pd.DataFrame({
+        "units": sums["units"],
+        "orchestrator": grouped["orchestrator"].first(),
+        "run_started_ms": grouped["start_ms"].min(),
+        "query_count": grouped.size(),
+        "model_count": grouped["node_id"].nunique(),
+        "invocation_count": grouped["invocation_id"].nunique(),
+    }).reset_index().sort_values(["pipeline_id", "run_started_ms", "pipeline_run_id"], kind="stable")
+    previous: list[int | None] = []
+    rolling: list[int] = []
+    anomaly: list[bool] = []
+    for _, units in runs.groupby("pipeline_id", sort=False)["units"]:
+        history: list[int] = []
+        for u in units:
+            u = int(u)
+            window = history[-(ROLLING_RUNS - 1):] + [u]
+            rolling.append((2 * sum(window) + len(window)) // (2 * len(window)))
+            prior = history[-ROLLING_RUNS:]
+            previous.append(history[-1] if history else None)
+            anomaly.append(
+                len(prior) >= ANOMALY_MIN_RUNS
+                and u * len(prior) * 100 > sum(prior) * (100 + ANOMALY_THRESHOLD_PCT)
+            )
+            history.append(u)
+    return pa.table({
+        "pipeline_id": pa.array(runs["pipeline_id"], pa.string()),
+        "pipeline_run_id": pa.array(runs["pipeline_run_id"], pa.string()),
+        "orchestrator": pa.array(runs["orchestrator"], pa.string()),
+        "run_started_at": pa.array(runs["run_started_ms"].to_numpy(np.int64)).cast(TS),
+        "total_cost": pa.array([_dec(int(u)) for u in runs["units"]], MONEY),
+        "currency": pa.array([currency] * len(runs), pa.string()),
+        "query_count": pa.array(runs["query_count"].to_numpy(), pa.int64()),
+        "model_count": pa.array(runs["model_count"].to_numpy(), pa.int64()),
+        "invocation_count": pa.array(runs["invocation_count"].to_numpy(), pa.int64()),
+        "previous_run_cost": pa.array([None if u is None else _dec(u) for u in previous], MONEY),
+        "rolling_avg_cost": pa.array([_dec(u) for u in rolling], MONEY),
+        "is_cost_anomaly": pa.array(anomaly, pa.bool_()),
+    })
+
+
+COVERAGE_PARTS = {
+    "attributed": "attributed_cost",
+    "not_dbt": "unattributed_not_dbt_cost",
+    "dbt_without_node": "unattributed_dbt_without_node_cost",
+    "unknown": "unattributed_unknown_cost",
+}
+
+
+def cost_coverage(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    """Each part exact then rounded once; billed_cost = the sum of the parts (conservation, exactly)."""
+    sums = _group_units(jobs, ["cost_date", "attribution"], prices)["units"]
+    dates = sorted(jobs["cost_date"].unique())
+    counts = jobs.groupby("cost_date").size()
+    columns: dict[str, list[Decimal]] = {col: [] for col in COVERAGE_PARTS.values()}
+    billed: list[Decimal] = []
+    for day in dates:
+        total = 0
+        for attribution, col in COVERAGE_PARTS.items():
+            units = int(sums.get((day, attribution), 0))
+            total += units
+            columns[col].append(_dec(units))
+        billed.append(_dec(total))
+    return pa.table({
+        "platform": pa.array(["bigquery"] * len(dates), pa.string()),
+        "cost_date": pa.array(dates, pa.date32()),
+        "currency": pa.array([currency] * len(dates), pa.string()),
+        "billed_cost": pa.array(billed, MONEY),
+        **{col: pa.array(values, MONEY) for col, values in columns.items()},
+        "query_count": pa.array([int(counts[d]) for d in dates], pa.int64()),
+    })
+
+
+def planted_cases(planted: list[Planted], raw: pa.Table) -> pa.Table:
+    states: dict[tuple[str, str, str], str] = {}
+    wanted = {(p.project_id, p.location, p.job_id) for p in planted}
+    if raw is not None and wanted:
+        job_ids = pa.array(sorted({p.job_id for p in planted}), pa.string())
+        hits = raw.filter(pc.is_in(raw["job_id"], value_set=job_ids))
+        for row in hits.select(["project_id", "_location", "job_id", "state"]).to_pylist():
+            states[(row["project_id"], row["_location"], row["job_id"])] = row["state"]
+    seen: set[tuple[str, str, str, str]] = set()
+    rows = []
+    for p in planted:
+        key = (p.case, p.project_id, p.location, p.job_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        state = states.get((p.project_id, p.location, p.job_id))
+        rows.append({"case_name": p.case, "project_id": p.project_id, "location": p.location, "job_id": p.job_id,
+                     "note": p.note or None, "present": state is not None, "state": state})
+    schema = pa.schema([("case_name", pa.string()), ("project_id", pa.string()), ("location", pa.string()),
+                        ("job_id", pa.string()), ("note", pa.string()), ("present", pa.bool_()),
+                        ("state", pa.string())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def compute(raw: pa.Table, planted: list[Planted], currency: str) -> dict[str, pa.Table]:
+    prices = Prices.for_currency(currency)
+    jobs = priced_jobs(raw)
+    return {
+        "query_costs": query_costs(jobs, prices, currency),
+        "model_costs": model_costs(jobs, prices, currency),
+        "pipeline_stage_costs": pipeline_stage_costs(jobs, prices, currency),
+        "pipeline_cost_history": pipeline_cost_history(jobs, prices, currency),
+        "cost_coverage": cost_coverage(jobs, prices, currency),
+        "planted_cases": planted_cases(planted, raw),
+    }

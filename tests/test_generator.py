@@ -1,0 +1,638 @@
+"""The synthetic BigQuery JOBS generator (scripts/pipeline_costs) and its ground truth."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import DbtRunner, run_python_module
+from dbt.adapters.bigquery.connections import BigQueryConnectionManager, _sanitize_label
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pipeline_costs import comment as qc
+from pipeline_costs import pricing, project
+from pipeline_costs.cli import build_parser, main
+
+END_DATE = "2026-11-21"
+DAYS = 6
+SCALE = "0.25"
+AS_OF_LATER = "2026-11-22T00:00:00+00:00"
+TOLERANCE = Decimal("1e-15")  # group-exact vs sum of per-job-rounded costs (<= n * 5e-19)
+COMMENT_RE = re.compile(r"^/\* (.*?) \*/\n", re.DOTALL)
+JOBS = {"us": '"region-us".jobs_by_project', "eu": '"region-eu".jobs_by_project'}
+
+
+def generate(path: Path, *extra: str) -> None:
+    assert main(["generate", "--days", str(DAYS), "--end-date", END_DATE, "--scale", SCALE, "--seed", "7",
+                 "--duckdb", str(path), *extra]) == 0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    path = tmp_path_factory.mktemp("gen") / "world.duckdb"
+    generate(path)
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def later_world(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    path = tmp_path_factory.mktemp("gen") / "later.duckdb"
+    generate(path, "--as-of", AS_OF_LATER)
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    return con.execute(sql).fetchall()[0][0]
+
+
+def all_jobs(con: duckdb.DuckDBPyConnection, where: str = "true", columns: str = "*") -> list[dict]:
+    return rows(con, " union all ".join(
+        f"select '{region}' as location, {columns} from {table} where {where}" for region, table in JOBS.items()
+    ))
+
+
+def planted(con: duckdb.DuckDBPyConnection, case: str) -> list[dict]:
+    found = rows(con, f"select * from ground_truth.planted_cases where case_name = '{case}'")
+    assert found, f"planted case {case} missing"
+    return found
+
+
+def truth_of(con: duckdb.DuckDBPyConnection, job_id: str) -> dict:
+    found = rows(con, f"select * from ground_truth.query_costs where job_id = '{job_id}'")
+    assert len(found) == 1, job_id
+    return found[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI and output shape
+# ---------------------------------------------------------------------------------------------
+
+
+def test_cli_dispatches_generate_subcommand() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["generate", "--no-truth", "--scale", "2"])
+    assert args.command == "generate" and args.truth is False and args.scale == 2.0
+    assert args.days == 14 and args.seed == 42 and args.currency == "USD"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["generate", "--scale", "0"])
+
+
+def test_summary_is_one_paragraph(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--days", "2", "--end-date", END_DATE, "--scale", "0.1",
+                 "--duckdb", str(tmp_path / "s.duckdb")]) == 0
+    out = capsys.readouterr().out.strip()
+    assert "\n" not in out
+    assert '"region-us".jobs_by_project' in out and '"region-eu".jobs_by_project' in out
+    assert "ground_truth" in out and "2 days" in out
+
+
+def test_no_truth_via_module_drops_stale_truth(tmp_path: Path, venv_bin: Path) -> None:
+    path = tmp_path / "n.duckdb"
+    common = ["generate", "--days", "2", "--end-date", END_DATE, "--scale", "0.1", "--duckdb", str(path)]
+    run_python_module(venv_bin, "pipeline_costs", common)
+    out = run_python_module(venv_bin, "pipeline_costs", [*common, "--no-truth"])
+    assert "not written" in out
+    with duckdb.connect(str(path), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()}
+        assert {"region-us", "region-eu"} <= schemas and "ground_truth" not in schemas
+        assert scalar(con, f"select count(*) from {JOBS['us']}") > 0
+
+
+EXPECTED_TYPES = {
+    "job_id": "VARCHAR", "parent_job_id": "VARCHAR", "project_id": "VARCHAR", "project_number": "BIGINT",
+    "user_email": "VARCHAR", "principal_subject": "VARCHAR", "session_info": "STRUCT(session_id VARCHAR)",
+    "transaction_id": "VARCHAR", "creation_time": "TIMESTAMP WITH TIME ZONE",
+    "start_time": "TIMESTAMP WITH TIME ZONE", "end_time": "TIMESTAMP WITH TIME ZONE", "job_type": "VARCHAR",
+    "statement_type": "VARCHAR", "state": "VARCHAR", "priority": "VARCHAR", "query": "VARCHAR",
+    "labels": "STRUCT(\"key\" VARCHAR, \"value\" VARCHAR)[]",
+    "destination_table": "STRUCT(project_id VARCHAR, dataset_id VARCHAR, table_id VARCHAR)",
+    "referenced_tables": "STRUCT(project_id VARCHAR, dataset_id VARCHAR, table_id VARCHAR)[]",
+    "total_bytes_processed": "BIGINT", "total_bytes_billed": "BIGINT", "total_slot_ms": "BIGINT",
+    "cache_hit": "BOOLEAN", "reservation_id": "VARCHAR", "edition": "VARCHAR",
+    "error_result": "STRUCT(reason VARCHAR, \"location\" VARCHAR, debug_info VARCHAR, message VARCHAR)",
+    "dml_statistics": "STRUCT(inserted_row_count BIGINT, deleted_row_count BIGINT, updated_row_count BIGINT)",
+    "query_info": "STRUCT(query_hashes STRUCT(normalized_literals VARCHAR))",
+}
+
+
+def test_jobs_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyConnection) -> None:
+    for table in JOBS.values():
+        described = {r[0]: r[1] for r in world.execute(f"describe {table}").fetchall()}
+        assert list(described) == list(EXPECTED_TYPES)
+        for column, expected in EXPECTED_TYPES.items():
+            assert described[column].replace('"', "") == expected.replace('"', ""), column
+    money = rows(world, "select column_name, data_type from information_schema.columns "
+                 "where table_schema = 'ground_truth' and column_name like '%cost'")
+    assert money and all(r["data_type"] == "DECIMAL(38,18)" for r in money)
+    tables = {r[0] for r in world.execute(
+        "select table_name from information_schema.tables where table_schema = 'ground_truth'").fetchall()}
+    assert {"query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage",
+            "generator_runs"} <= tables
+
+
+def test_rows_are_written_in_creation_time_order(world: duckdb.DuckDBPyConnection) -> None:
+    for table in JOBS.values():
+        times = [r[0] for r in world.execute(f"select creation_time from {table}").fetchall()]
+        assert times == sorted(times) and len(times) > 100
+
+
+def test_same_seed_gives_identical_tables(tmp_path: Path) -> None:
+    def dump(path: Path, seed: str) -> dict[str, object]:
+        assert main(["generate", "--days", "3", "--end-date", END_DATE, "--scale", "0.2", "--seed", seed,
+                     "--duckdb", str(path)]) == 0
+        with duckdb.connect(str(path), read_only=True) as con:
+            out = {t: con.sql(f"select * from {t}").to_arrow_table() for t in JOBS.values()}
+            for t in ("query_costs", "model_costs", "pipeline_cost_history", "cost_coverage"):
+                out[t] = con.sql(f"select * from ground_truth.{t}").to_arrow_table()
+            return out
+
+    first, again, other = dump(tmp_path / "a.duckdb", "3"), dump(tmp_path / "b.duckdb", "3"), dump(
+        tmp_path / "c.duckdb", "4")
+    for table in first:
+        assert first[table].equals(again[table]), table
+    assert not first[JOBS["us"]].equals(other[JOBS["us"]])
+
+
+def test_volume_is_about_3000_jobs_per_day_at_scale_1(world: duckdb.DuckDBPyConnection) -> None:
+    run = rows(world, "select * from ground_truth.generator_runs")[0]
+    assert run["seed"] == 7 and run["days"] == DAYS and run["scale"] == float(SCALE)
+    per_day_at_scale = (run["jobs_us"] + run["jobs_eu"]) / DAYS
+    # dbt Cloud's hourly schedule does not shrink with --scale, so small scales are relatively dbt-heavy
+    assert 700 < per_day_at_scale < 1500
+
+
+# ---------------------------------------------------------------------------------------------
+# The query comment: same string as the package's macro, run by dbt itself
+# ---------------------------------------------------------------------------------------------
+
+PIPELINE_KEYS = ("orchestrator", "pipeline_id", "pipeline_run_id", "pipeline_task_id", "run_reason")
+SECRETS = {"AWS_SECRET_ACCESS_KEY": "AKIAsecretvalue42", "DBT_ENV_SECRET_X": "dbt-secret-value-42"}
+ORCHESTRATOR_ENVS = {
+    "airflow": {"AIRFLOW_CTX_DAG_ID": "финансы*/daily <&'\">", "AIRFLOW_CTX_DAG_RUN_ID":
+                "scheduled__2026-11-20T05:00:00+00:00", "AIRFLOW_CTX_TASK_ID": "dbt_run"},
+    "dbt_cloud": {"DBT_CLOUD_JOB_ID": "918273", "DBT_CLOUD_RUN_ID": "310004242",
+                  "DBT_CLOUD_RUN_REASON_CATEGORY": "scheduled"},
+    "github_actions": {"GITHUB_REPOSITORY": "acme/analytics-dbt", "GITHUB_WORKFLOW": "dbt CI",
+                       "GITHUB_RUN_ID": "11800004242", "GITHUB_RUN_ATTEMPT": "2", "GITHUB_JOB": "dbt-build"},
+    "explicit": {"DBT_PIPELINE_ID": "eu_marketing_sync"},
+    "explicit_with_run": {"DBT_PIPELINE_ID": "nightly */ sync", "DBT_PIPELINE_RUN_ID": "run-7"},
+    "none": {},
+}
+
+
+@pytest.mark.parametrize("name", list(ORCHESTRATOR_ENVS))
+def test_render_query_comment_equals_the_macro(dbt: DbtRunner, name: str) -> None:
+    env = {**ORCHESTRATOR_ENVS[name], **SECRETS}
+    node = project.LONG_MODEL_NAME if name in ("airflow", "none") else None
+    args = ["run-operation", "-q", "print_query_comment"]
+    if node:
+        args += ["--args", json.dumps({"node_name": node})]
+    printed = dbt(*args, env=env).stdout.strip().splitlines()[-1]
+    assert "*/" not in printed
+    for secret in SECRETS.values():
+        assert secret not in printed
+    fields = json.loads(printed)
+    assert qc.render_query_comment(fields) == printed
+    assert list(fields) == [k for k in qc.COMMENT_KEYS if k in fields]
+    # the Python mirror of pipeline_context() derives the same pipeline fields from the same env
+    ctx = qc.pipeline_context(env, project=fields["project"], target=fields["target"], command=fields["command"],
+                              invocation_id=fields["invocation_id"])
+    assert {k: v for k, v in fields.items() if k in PIPELINE_KEYS} == ctx
+    if node:
+        assert fields["node_id"] == f"model.{project.PROJECT_NAME}.{node}" and len(fields["node_id"]) > 63
+    rendered = qc.render_query_comment({
+        **{k: fields[k] for k in ("invocation_id", "project", "target", "command")},
+        "run_started_at": datetime.fromisoformat(fields["run_started_at"]),
+        **{k: fields.get(k) for k in qc.NODE_KEYS}, **ctx,
+    })
+    assert rendered == printed
+
+
+def test_simulated_nodes_are_in_the_dbt_graph_with_folder_and_tags(dbt: DbtRunner, integration_dir: Path) -> None:
+    for rel, content in project.integration_files().items():
+        assert (integration_dir / rel).read_text() == content, rel
+    out = dbt("ls", "-q", "--resource-types", "model", "seed", "test", "--output", "json",
+              "--output-keys", "unique_id", "original_file_path", "tags", "resource_type").stdout
+    graph = {n["unique_id"]: n for n in map(json.loads, filter(None, out.splitlines()))}
+    for node in project.NODES:
+        found = graph[node.unique_id]
+        assert found["original_file_path"] == node.original_file_path
+        assert str(Path(found["original_file_path"]).parent) == node.folder
+        assert sorted(found["tags"]) == sorted(node.tags)
+        assert found["resource_type"] == node.resource_type
+    assert len(project.MODELS) >= 15 and 2 <= len(project.SEEDS) <= 3 and project.TESTS
+    assert any(len(n.unique_id) > 63 for n in project.MODELS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comments and labels in the generated data
+# ---------------------------------------------------------------------------------------------
+
+
+def _labels_dbt_would_set(comment: str, invocation_id: str) -> dict[str, str]:
+    labels = BigQueryConnectionManager._labels_from_query_comment(None, comment)  # self is unused
+    labels["dbt_invocation_id"] = invocation_id
+    return labels
+
+
+def test_labels_are_what_dbt_bigquery_sets(world: duckdb.DuckDBPyConnection) -> None:
+    jobs = all_jobs(world, "len(labels) > 0 and labels[1].key <> 'data_source_id'", "job_id, query, labels")
+    fallback = {p["job_id"] for p in planted(world, "label_fallback")}
+    checked = 0
+    for job in jobs:
+        labels = {label["key"]: label["value"] for label in job["labels"]}
+        assert len(labels) == len(job["labels"])
+        match = COMMENT_RE.match(job["query"])
+        assert match, job["job_id"]
+        if job["job_id"] in fallback:
+            continue  # the query's comment was damaged after dbt labelled the job
+        assert labels == _labels_dbt_would_set(match.group(1), labels["dbt_invocation_id"])
+        assert all(re.fullmatch(r"[a-z0-9_-]{0,63}", v) for v in labels.values())
+        checked += 1
+    assert checked > 1000
+    long_id = f"model.{project.PROJECT_NAME}.{project.LONG_MODEL_NAME}"
+    truncated = [j for j in jobs if any(lab["value"] == _sanitize_label(long_id) for lab in j["labels"])]
+    assert truncated and len(_sanitize_label(long_id)) == 63
+
+
+def test_comments_round_trip_and_never_close_early(world: duckdb.DuckDBPyConnection) -> None:
+    jobs = all_jobs(world, "query like '/* {\"app\": \"dbt_pipeline_costs\"%'", "job_id, query")
+    fallback = {p["job_id"] for p in planted(world, "label_fallback")}
+    pipelines = set()
+    for job in jobs:
+        text = COMMENT_RE.match(job["query"]).group(1)
+        assert "*/" not in text
+        if job["job_id"] in fallback:
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(text)
+            continue
+        fields = json.loads(text)
+        assert qc.render_query_comment(fields) == text
+        pipelines.add(fields["pipeline_id"])
+    assert {"daily_finance", "финансы*/daily", "918273", "acme/analytics-dbt/dbt CI",
+            "eu_marketing_sync"} <= pipelines
+    assert f"{project.PROJECT_NAME}.dev.run" in pipelines
+
+
+def test_noise_queries_look_like_their_sources(world: duckdb.DuckDBPyConnection) -> None:
+    looker = all_jobs(world, "query like '-- Looker Query Context%'", "query, labels")
+    assert looker and all(re.match(r"-- Looker Query Context '\{\"user_id\":\d+,", j["query"]) for j in looker)
+    assert all(j["labels"] == [] for j in looker)
+    scheduled = all_jobs(world, "job_id like 'scheduled_query_%'", "labels")
+    assert scheduled and all(j["labels"] == [{"key": "data_source_id", "value": "scheduled_query"}]
+                             for j in scheduled)
+    editions = {r[0] for r in world.execute(f"select distinct edition from {JOBS['us']} "
+                                            "where reservation_id is not null").fetchall()}
+    assert editions == {"STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS", None}
+    assert scalar(world, f"select count(distinct project_id) from {JOBS['us']}") == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripts, snapshot, late rows
+# ---------------------------------------------------------------------------------------------
+
+
+def test_script_parents_hold_the_sum_of_their_children(world: duckdb.DuckDBPyConnection) -> None:
+    for region, table in JOBS.items():
+        parents = rows(world, f"""
+            select p.job_id, p.total_bytes_billed, p.total_slot_ms, p.total_bytes_processed, p.labels,
+                   count(c.job_id) as children, sum(c.total_bytes_billed) as child_billed,
+                   sum(c.total_slot_ms) as child_slots, sum(c.total_bytes_processed) as child_processed,
+                   bool_and(len(c.labels) = 0) as children_unlabelled,
+                   bool_and(c.query not like '/*%') as children_uncommented,
+                   bool_and(regexp_matches(c.job_id, '^script_job_[0-9a-f]{{32}}_[0-9]+$')) as child_ids
+            from {table} p join {table} c on c.parent_job_id = p.job_id
+            where p.statement_type = 'SCRIPT' and p.state = 'DONE' and c.state = 'DONE'
+            group by all""")
+        if region == "eu":
+            continue
+        assert len(parents) > 10
+        for p in parents:
+            assert 2 <= p["children"] <= 4
+            assert (p["total_bytes_billed"], p["total_slot_ms"], p["total_bytes_processed"]) == (
+                p["child_billed"], p["child_slots"], p["child_processed"])
+            assert p["children_unlabelled"] and p["children_uncommented"] and p["child_ids"]
+    dbt_parents = scalar(world, f"select count(*) from {JOBS['us']} where statement_type = 'SCRIPT' "
+                                "and len(labels) > 0 and query like '/* {\"app\": \"dbt_pipeline_costs\"%'")
+    assert dbt_parents > 0
+    kinds = {r[0] for r in world.execute(
+        f"select distinct statement_type from {JOBS['us']} where job_id like 'script_job_%'").fetchall()}
+    assert {"CREATE_TABLE_AS_SELECT", "MERGE", "DROP_TABLE"} <= kinds
+
+
+def test_snapshot_semantics(world: duckdb.DuckDBPyConnection, later_world: duckdb.DuckDBPyConnection) -> None:
+    as_of = datetime(2026, 11, 21, tzinfo=UTC)
+    for table in JOBS.values():
+        assert scalar(world, f"select count(*) from {table} where creation_time >= '{as_of.isoformat()}'") == 0
+        assert scalar(world, f"select count(*) from {table} where state = 'DONE' "
+                             f"and end_time > '{as_of.isoformat()}'") == 0
+    unfinished = rows(world, f"select * from {JOBS['us']} where state <> 'DONE'")
+    assert unfinished
+    for job in unfinished:
+        assert job["state"] in ("RUNNING", "PENDING") and job["end_time"] is None
+        assert job["total_bytes_billed"] is None and job["total_slot_ms"] is None
+        assert job["cache_hit"] is None and job["error_result"] is None
+    running = planted(world, "running_at_end")[0]
+    assert running["state"] == "RUNNING"
+    later = rows(later_world, f"select state, end_time, total_bytes_billed from {JOBS['us']} "
+                              f"where job_id = '{running['job_id']}'")
+    assert later[0]["state"] == "DONE" and later[0]["end_time"] > as_of and later[0]["total_bytes_billed"] > 0
+    # truth only prices DONE jobs of the snapshot
+    assert scalar(world, f"select count(*) from ground_truth.query_costs where job_id = '{running['job_id']}'") == 0
+    assert scalar(later_world, "select count(*) from ground_truth.query_costs "
+                               f"where job_id = '{running['job_id']}'") == 1
+
+
+def test_late_rows_appear_with_a_later_as_of(world: duckdb.DuckDBPyConnection,
+                                             later_world: duckdb.DuckDBPyConnection) -> None:
+    before = {r[0] for r in world.execute(f"select job_id from {JOBS['us']}").fetchall()}
+    after = rows(later_world, f"select job_id, creation_time from {JOBS['us']}")
+    late = [r for r in after if r["job_id"] not in before]
+    assert late and {r["job_id"] for r in after} >= before
+    # created well before the first snapshot, yet absent from it: they arrived late
+    assert any(r["creation_time"] < datetime(2026, 11, 20, 23, tzinfo=UTC) for r in late)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground truth
+# ---------------------------------------------------------------------------------------------
+
+
+def test_coverage_conserves_cost_per_day(world: duckdb.DuckDBPyConnection) -> None:
+    days = rows(world, "select * from ground_truth.cost_coverage order by cost_date")
+    assert len(days) >= DAYS
+    per_day = {r["cost_date"]: r for r in rows(world, """
+        select cost_date, sum(cost) as cost, count(*) as n from ground_truth.query_costs group by 1""")}
+    for day in days:
+        parts = (day["attributed_cost"] + day["unattributed_not_dbt_cost"]
+                 + day["unattributed_dbt_without_node_cost"] + day["unattributed_unknown_cost"])
+        assert day["billed_cost"] == parts
+        assert day["platform"] == "bigquery" and day["currency"] == "USD"
+        assert day["query_count"] == per_day[day["cost_date"]]["n"]
+        assert abs(day["billed_cost"] - per_day[day["cost_date"]]["cost"]) <= TOLERANCE
+    assert sum(d["unattributed_unknown_cost"] for d in days) > 0
+
+
+def _expected_cost(job: dict) -> Fraction:
+    """The pricing rules applied directly to one JOBS row."""
+    if job["cache_hit"]:
+        return Fraction(0)
+    if job["reservation_id"] is not None:
+        price = {"STANDARD": Fraction(4, 100), "ENTERPRISE": Fraction(6, 100),
+                 "ENTERPRISE_PLUS": Fraction(10, 100)}[job["edition"] or "ENTERPRISE"]
+        return price * (job["total_slot_ms"] or 0) / 3_600_000
+    error = job["error_result"]
+    if error is not None and error["reason"] != "stopped":
+        return Fraction(0)
+    return Fraction(625, 100) * (job["total_bytes_billed"] or 0) / 2**40
+
+
+def test_query_costs_follow_the_pricing_rules(world: duckdb.DuckDBPyConnection) -> None:
+    truth = {(r["location"], r["job_id"]): r for r in rows(world, "select * from ground_truth.query_costs")}
+    jobs = all_jobs(world, "state = 'DONE' and coalesce(statement_type, '') <> 'SCRIPT'")
+    assert len(truth) == len({(j["location"], j["job_id"]) for j in jobs})  # exact duplicates count once
+    models = set()
+    for job in jobs:
+        t = truth[(job["location"], job["job_id"])]
+        exact = _expected_cost(job)
+        assert abs(Fraction(t["cost"]) - exact) <= Fraction(1, 2 * 10**18)
+        assert t["pricing_model"] == ("capacity" if job["reservation_id"] else "on_demand")
+        assert t["bytes_billed"] == job["total_bytes_billed"] and t["slot_ms"] == job["total_slot_ms"]
+        assert t["ended_at"] == job["end_time"] and t["started_at"] == job["start_time"]
+        models.add((t["pricing_model"], job["edition"], exact > 0))
+    assert ("capacity", None, True) in models and ("on_demand", None, True) in models
+    failed_on_demand = [j for j in jobs if j["error_result"] and j["error_result"]["reason"] == "invalidQuery"
+                        and not j["reservation_id"] and (j["total_bytes_billed"] or 0) > 0]
+    assert failed_on_demand and all(truth[(j["location"], j["job_id"])]["cost"] == 0 for j in failed_on_demand)
+
+
+def test_attribution_classes(world: duckdb.DuckDBPyConnection) -> None:
+    classes = {(r["attribution"], r["attribution_source"], r["is_dbt"]) for r in rows(
+        world, "select distinct attribution, attribution_source, is_dbt from ground_truth.query_costs")}
+    assert classes == {
+        ("attributed", "comment", True), ("attributed", "label", True), ("attributed", "script_parent", True),
+        ("dbt_without_node", "comment", True), ("dbt_without_node", "label", True),
+        ("not_dbt", "none", False), ("unknown", "none", False),
+    }
+    context_leak = scalar(world, """select count(*) from ground_truth.query_costs
+        where not is_dbt and coalesce(invocation_id, node_id, pipeline_id, pipeline_run_id, orchestrator) is not null""")
+    assert context_leak == 0
+    eu = rows(world, "select * from ground_truth.query_costs where location = 'eu' and is_dbt")
+    assert eu and all(r["pipeline_id"] == "eu_marketing_sync" and r["orchestrator"] == "explicit"
+                      and r["pipeline_run_id"] == r["invocation_id"] for r in eu)
+    loads = all_jobs(world, "job_type = 'LOAD'", "job_id, labels, query, total_bytes_billed")
+    assert loads and all(j["labels"] == [] and j["query"] is None and j["total_bytes_billed"] is None
+                         for j in loads)
+    seed_loads = scalar(world, f"""select count(*) from ground_truth.query_costs q join {JOBS['us']} j
+        using (job_id) where j.job_type = 'LOAD' and j.destination_table.table_id = 'country_codes'""")
+    assert seed_loads > 0
+    assert scalar(world, """select count(distinct attribution) from ground_truth.query_costs q
+        join "region-us".jobs_by_project j using (job_id) where j.job_type = 'LOAD'""") == 1
+
+
+def test_planted_cases(world: duckdb.DuckDBPyConnection) -> None:
+    assert all(p["present"] for p in rows(world, "select * from ground_truth.planted_cases "
+                                                 "where case_name <> 'running_at_end'"))
+    orphan = truth_of(world, planted(world, "orphan_script_child")[0]["job_id"])
+    assert (orphan["attribution"], orphan["attribution_source"], orphan["invocation_id"]) == ("unknown", "none", None)
+    assert orphan["parent_job_id"] and scalar(
+        world, f"select count(*) from {JOBS['us']} where job_id = '{orphan['parent_job_id']}'") == 0
+
+    fallback = truth_of(world, planted(world, "label_fallback")[0]["job_id"])
+    node = f"model.{project.PROJECT_NAME}.int_sessions_attributed"
+    assert (fallback["attribution"], fallback["attribution_source"]) == ("attributed", "label")
+    assert fallback["node_id"] == _sanitize_label(node) != node
+    assert (fallback["pipeline_id"], fallback["orchestrator"]) == ("918273", "dbt_cloud")
+    stage = rows(world, f"""select * from ground_truth.pipeline_stage_costs where pipeline_id = '918273'
+        and pipeline_run_id = '{fallback['pipeline_run_id']}' and stage = '(unknown node)'""")
+    assert len(stage) == 1 and stage[0]["cost"] == fallback["cost"] > 0
+
+    for job in planted(world, "non_package_comment"):
+        t = truth_of(world, job["job_id"])
+        assert (t["attribution"], t["attribution_source"]) == ("dbt_without_node", "label")
+        # no pipeline context: the marts' "(unknown pipeline)", run = the invocation
+        assert (t["pipeline_id"], t["pipeline_run_id"], t["orchestrator"]) == (
+            "(unknown pipeline)", t["invocation_id"], None)
+        labels = rows(world, f"select labels from {JOBS['us']} where job_id = '{job['job_id']}'")[0]["labels"]
+        assert [lab["key"] for lab in labels] == ["query_comment", "dbt_invocation_id"]
+
+    error = truth_of(world, planted(world, "node_error")[0]["job_id"])
+    status = rows(world, f"""select status from ground_truth.model_costs
+        where invocation_id = '{error['invocation_id']}' and node_id = '{error['node_id']}'""")
+    assert status == [{"status": "error"}] and error["cost"] == 0
+
+    failed = truth_of(world, planted(world, "retry_failed_attempt")[0]["job_id"])
+    succeeded = truth_of(world, planted(world, "retry_success")[0]["job_id"])
+    assert failed["pricing_model"] == "capacity" and failed["cost"] > 0  # slots used by the failed attempt
+    model = rows(world, f"""select * from ground_truth.model_costs
+        where invocation_id = '{succeeded['invocation_id']}' and node_id = '{succeeded['node_id']}'""")[0]
+    assert model["status"] == "success" and model["query_count"] == 2
+    assert abs(model["cost"] - failed["cost"] - succeeded["cost"]) <= TOLERANCE
+
+    stopped = truth_of(world, planted(world, "stopped")[0]["job_id"])
+    assert stopped["pricing_model"] == "on_demand" and stopped["cost"] > 0
+    assert rows(world, f"""select status from ground_truth.model_costs where invocation_id =
+        '{stopped['invocation_id']}' and node_id = '{stopped['node_id']}'""") == [{"status": "success"}]
+
+    cached = truth_of(world, planted(world, "dbt_cache_hit")[0]["job_id"])
+    assert cached["attribution"] == "attributed" and cached["cost"] == 0
+    hidden = truth_of(world, planted(world, "hidden_bytes")[0]["job_id"])
+    assert hidden["bytes_billed"] is None and hidden["cost"] == 0
+
+    for dup in planted(world, "duplicate_row"):
+        table = JOBS[dup["location"]]
+        copies = scalar(world, f"select count(*) from (select distinct * from {table} "
+                               f"where job_id = '{dup['job_id']}')")
+        assert copies == 1
+        assert scalar(world, f"select count(*) from {table} where job_id = '{dup['job_id']}'") == 2
+    assert any(d["note"] == "dbt" for d in planted(world, "duplicate_row"))
+
+    anomaly = planted(world, "cost_anomaly")[0]
+    history = rows(world, "select * from ground_truth.pipeline_cost_history where pipeline_id = 'daily_finance' "
+                          "order by run_started_at")
+    flagged = [h for h in history if h["is_cost_anomaly"]]
+    assert [h["pipeline_run_id"] for h in flagged] == [anomaly["note"]]
+    assert flagged[0]["total_cost"] > 3 * flagged[0]["previous_run_cost"]
+    assert any(h["invocation_count"] == 2 for h in history)  # dbt_run + dbt_test in one dag run
+
+
+def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> None:
+    worst = rows(world, """
+        with q as (
+            select invocation_id, node_id, sum(cost) as cost, count(*) as n, sum(bytes_billed) as bytes,
+                   min(started_at) as first_start, max(ended_at) as last_end
+            from ground_truth.query_costs where attribution = 'attributed' group by all
+        )
+        select count(*) as models, max(abs(m.cost - q.cost)) as cost_diff,
+               count_if(m.query_count <> q.n) as count_diff,
+               count_if(m.bytes_billed is distinct from q.bytes) as bytes_diff,
+               count_if(m.execution_time_s <> epoch_ms(q.last_end - q.first_start) / 1000) as time_diff
+        from ground_truth.model_costs m full join q using (invocation_id, node_id)""")[0]
+    assert worst["models"] > 100 and worst["cost_diff"] <= TOLERANCE
+    assert (worst["count_diff"], worst["bytes_diff"], worst["time_diff"]) == (0, 0, 0)
+    runs = rows(world, """
+        with q as (
+            select pipeline_id, pipeline_run_id, sum(cost) as cost, count(*) as n,
+                   count(distinct node_id) as nodes, count(distinct invocation_id) as invs
+            from ground_truth.query_costs where is_dbt group by all
+        ),
+        s as (select pipeline_id, pipeline_run_id, sum(cost) as cost, sum(query_count) as n
+              from ground_truth.pipeline_stage_costs group by all)
+        select count(*) as runs, max(abs(h.total_cost - q.cost)) as history_diff,
+               max(abs(s.cost - q.cost)) as stage_diff, count_if(h.query_count <> q.n or s.n <> q.n) as count_diff,
+               count_if(h.model_count <> q.nodes or h.invocation_count <> q.invs) as distinct_diff
+        from ground_truth.pipeline_cost_history h full join q using (pipeline_id, pipeline_run_id)
+        full join s using (pipeline_id, pipeline_run_id)""")[0]
+    assert runs["runs"] > 50 and runs["history_diff"] <= TOLERANCE and runs["stage_diff"] <= TOLERANCE
+    assert (runs["count_diff"], runs["distinct_diff"]) == (0, 0)
+    stages = {r[0] for r in world.execute("select distinct stage from ground_truth.pipeline_stage_costs").fetchall()}
+    assert {"(no node)", "(unknown node)", "models/example_project/staging", "models/example_project/intermediate",
+            "models/example_project/marts/finance", "models/example_project/marts/marketing",
+            "tests/example_project"} == stages
+    assert scalar(world, "select max(model_count) from ground_truth.pipeline_stage_costs "
+                         "where stage = '(no node)'") == 0
+
+
+def test_history_window_rules(world: duckdb.DuckDBPyConnection) -> None:
+    for pipeline in ("daily_finance", "918273"):
+        history = rows(world, "select * from ground_truth.pipeline_cost_history "
+                              f"where pipeline_id = '{pipeline}' order by run_started_at")
+        costs = [Fraction(h["total_cost"]) for h in history]
+        for i, h in enumerate(history):
+            assert h["previous_run_cost"] == (history[i - 1]["total_cost"] if i else None)
+            window = costs[max(0, i - 6): i + 1]
+            assert abs(Fraction(h["rolling_avg_cost"]) - sum(window) / len(window)) <= Fraction(1, 2 * 10**18)
+            prior = costs[max(0, i - 7): i]
+            assert h["is_cost_anomaly"] == (len(prior) >= 3 and costs[i] > Fraction(3, 2) * sum(prior) / len(prior))
+
+
+def test_currency_conversion(tmp_path: Path, world: duckdb.DuckDBPyConnection) -> None:
+    with open(Path(__file__).resolve().parents[1] / "dbt_project.yml") as f:
+        variables = yaml.safe_load(f)["vars"]
+    assert {k: Fraction(str(v)) for k, v in variables["dbt_pipeline_costs_currency_rates"].items()} == \
+        pricing.CURRENCY_RATES
+    assert Fraction(str(variables["dbt_pipeline_costs_bigquery_on_demand_price_per_tib"])) == \
+        pricing.ON_DEMAND_PRICE_PER_TIB
+    assert {k: Fraction(str(v)) for k, v in variables["dbt_pipeline_costs_bigquery_slot_hour_prices"].items()} == \
+        pricing.SLOT_HOUR_PRICES
+    assert variables["dbt_pipeline_costs_bigquery_default_edition"] == pricing.DEFAULT_EDITION
+    assert variables["dbt_pipeline_costs_bigquery_billing_timezone"] == pricing.BILLING_TIMEZONE
+
+    path = tmp_path / "eur.duckdb"
+    generate(path, "--currency", "EUR")
+    with duckdb.connect(str(path), read_only=True) as eur:
+        usd = {r["cost_date"]: r for r in rows(world, "select * from ground_truth.cost_coverage")}
+        for day in rows(eur, "select * from ground_truth.cost_coverage"):
+            assert day["currency"] == "EUR"
+            assert abs(day["billed_cost"] - usd[day["cost_date"]]["billed_cost"] * Decimal("0.86")) <= TOLERANCE
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+# ---------------------------------------------------------------------------------------------
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40) | st.sampled_from(
+    ["*/", "a*/b", "финансы*/daily", "*\\/", "\u2028", "</script>", "  spaced  ", ""])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries(
+    {"invocation_id": st.uuids().map(str), "project": TEXT, "target": TEXT, "command": TEXT},
+    optional={k: TEXT for k in ("node_id", "resource_type", "package", "orchestrator", "pipeline_id",
+                                "pipeline_run_id", "pipeline_task_id", "run_reason")},
+))
+def test_comment_round_trip_property(fields: dict[str, str]) -> None:
+    rendered = qc.render_query_comment(fields)
+    assert "*/" not in rendered
+    expected = {"app": "dbt_pipeline_costs", **{k: v for k, v in fields.items() if v != ""}}
+    assert json.loads(rendered) == expected
+    assert list(json.loads(rendered)) == [k for k in qc.COMMENT_KEYS if k in expected]
+    assert rendered.isascii()
+    assert qc.labels_from_fields(qc.comment_fields(fields), fields["invocation_id"]) == list(
+        _labels_dbt_would_set(rendered, fields["invocation_id"]).items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=120) | st.dictionaries(TEXT, TEXT, max_size=4).map(json.dumps))
+def test_label_sanitising_property(text: str) -> None:
+    invocation = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    try:
+        expected = _labels_dbt_would_set(text, invocation)
+    except AttributeError:  # valid JSON but not an object: dbt-bigquery itself fails
+        with pytest.raises(AttributeError):
+            qc.labels_from_comment(text, invocation)
+        return
+    labels = dict(qc.labels_from_comment(text, invocation))
+    assert labels == expected
+    for key, value in labels.items():
+        assert re.fullmatch(r"[a-z0-9_-]{0,63}", key) and re.fullmatch(r"[a-z0-9_-]{0,63}", value)
+    assert qc.sanitize_label(text) == _sanitize_label(text)
+
+
+def test_some_job_is_running_at_any_as_of(tmp_path: Path) -> None:
+    """Long scheduled batch jobs overlap, so every snapshot has RUNNING jobs (priced once finished)."""
+    path = tmp_path / "mid.duckdb"
+    assert main(["generate", "--days", "2", "--end-date", END_DATE, "--scale", "0.1",
+                 "--as-of", "2026-11-20T09:31:07", "--duckdb", str(path)]) == 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        running = rows(con, f"select * from {JOBS['us']} where state = 'RUNNING'")
+        assert running and all(r["end_time"] is None for r in running)
+        assert scalar(con, "select max(creation_time) from " + JOBS["us"]) < datetime(2026, 11, 20, 9, 31, 7,
+                                                                                     tzinfo=UTC)
