@@ -36,3 +36,30 @@
 {% macro spark__json_string_field(json_text, key) -%}
     get_json_object({{ json_text }}, '$.{{ key }}')
 {%- endmacro %}
+
+{#
+    json_to_string_struct(json_text, keys) -> a STRUCT with one string field per key, parsed once
+    (parsing text is the hot path: one parse per row instead of one per field). json_text must be
+    valid JSON or NULL (see json_if_valid).
+#}
+{% macro json_to_string_struct(json_text, keys) -%}
+    {{ return(adapter.dispatch('json_to_string_struct', 'dbt_pipeline_costs')(json_text, keys)) }}
+{%- endmacro %}
+
+{% macro default__json_to_string_struct(json_text, keys) -%}
+    {#- DuckDB: json_transform parses once into a typed STRUCT. -#}
+    json_transform({{ json_text }}, '{ {%- for key in keys %}"{{ key }}": "VARCHAR"{{ ", " if not loop.last }}{% endfor -%} }')
+{%- endmacro %}
+
+{% macro bigquery__json_to_string_struct(json_text, keys) -%}
+    {#- BigQuery scales out per field; a STRUCT keeps the same column shape as elsewhere. -#}
+    struct(
+        {%- for key in keys %}
+        json_value({{ json_text }}, '$.{{ key }}') as {{ key }}{{ "," if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro spark__json_to_string_struct(json_text, keys) -%}
+    from_json({{ json_text }}, '{% for key in keys %}`{{ key }}` string{{ ", " if not loop.last }}{% endfor %}')
+{%- endmacro %}

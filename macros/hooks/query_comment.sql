@@ -37,3 +37,14 @@
     {%- endfor -%}
     {{ return(tojson(comment) | replace('*/', '*\\/')) }}
 {%- endmacro %}
+
+{#- query_comment_columns() -> {comment key: column name} of the dbt context the staging models
+    parse back from query_comment(); the one list both staging and intermediate models use. -#}
+{% macro query_comment_columns() -%}
+    {{ return({
+        'invocation_id': 'invocation_id', 'node_id': 'node_id', 'resource_type': 'resource_type',
+        'package': 'node_package', 'project': 'dbt_project', 'target': 'dbt_target', 'command': 'dbt_command',
+        'run_started_at': 'run_started_at', 'orchestrator': 'orchestrator', 'pipeline_id': 'pipeline_id',
+        'pipeline_run_id': 'pipeline_run_id', 'pipeline_task_id': 'pipeline_task_id', 'run_reason': 'run_reason',
+    }) }}
+{%- endmacro %}

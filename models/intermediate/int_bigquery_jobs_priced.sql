@@ -5,6 +5,8 @@
     the cost. Jobs not yet DONE are priced on a later run.
 -#}
 
+{%- set context_columns = dbt_pipeline_costs.query_comment_columns().values() | list -%}
+
 with
 
 jobs as (
@@ -12,18 +14,45 @@ jobs as (
     where state = 'DONE' and not is_script_parent
 ),
 
+script_parents as (
+    select * from {{ ref('stg_bigquery__jobs') }}
+    where is_script_parent
+),
+
+inherited as (
+    {#- Script children carry no labels or comment: they take their parent's dbt context. -#}
+    select
+        {{ dbt_pipeline_costs.star_except('jobs', context_columns + ['attribution_source']) }},
+        jobs.is_script_child and script_parents.job_id is null as is_parent_missing,
+        case
+            when not jobs.is_script_child then jobs.attribution_source
+            when script_parents.invocation_id is not null then 'script_parent'
+            else 'none'
+        end as attribution_source,
+        {%- for column in context_columns %}
+        case when jobs.is_script_child then script_parents.{{ column }} else jobs.{{ column }} end as {{ column }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from jobs
+    left join script_parents
+        on
+            jobs.parent_job_id = script_parents.job_id
+            and jobs.project_id = script_parents.project_id
+            and jobs.location = script_parents.location
+),
+
 classified as (
     select
-        jobs.*,
-        jobs.reservation_id is not null as is_capacity,
-        jobs.error_reason is null or jobs.error_reason = 'stopped' as is_billable,
+        inherited.*,
+        inherited.reservation_id is not null as is_capacity,
+        inherited.error_reason is null or inherited.error_reason = 'stopped' as is_billable,
         case
-            when jobs.is_parent_missing then 'unknown'
-            when jobs.invocation_id is null then 'not_dbt'
-            when jobs.node_id is null then 'dbt_without_node'
+            when inherited.is_parent_missing then 'unknown'
+            when inherited.invocation_id is null then 'not_dbt'
+            when inherited.node_id is null then 'dbt_without_node'
             else 'attributed'
         end as attribution
-    from jobs
+    from inherited
 ),
 
 final as (

@@ -2,50 +2,31 @@
 
 with
 
-queries as (
-    select * from {{ ref('query_costs') }}
-    where attribution = 'attributed'
-),
-
-ranked as (
-    select
-        queries.*,
-        row_number() over (
-            partition by queries.invocation_id, queries.node_id
-            order by queries.ended_at desc, queries.query_id desc
-        ) as recency
-    from queries
+invocation_nodes as (
+    select * from {{ ref('int_invocation_nodes_costed') }}
+    where node_id is not null
 ),
 
 final as (
     select
-        ranked.invocation_id,
-        ranked.node_id,
-        min(ranked.platform) as platform,
-        min(ranked.resource_type) as resource_type,
-        min(ranked.pipeline_id) as pipeline_id,
-        min(ranked.pipeline_run_id) as pipeline_run_id,
-        case
-            when max(
-                case
-                    when ranked.recency = 1 and ranked.error_reason is not null and ranked.error_reason <> 'stopped'
-                        then 1
-                    else 0
-                end
-            ) = 1 then 'error'
-            else 'success'
-        end as status,
-        sum(ranked.cost) as cost,
-        ranked.currency,
-        count(*) as query_count,
-        sum(coalesce(ranked.bytes_billed, 0)) as bytes_billed,
-        sum(coalesce(ranked.slot_ms, 0)) as slot_ms,
-        min(ranked.started_at) as first_started_at,
-        max(ranked.ended_at) as last_ended_at,
+        invocation_nodes.invocation_id,
+        invocation_nodes.node_id,
+        invocation_nodes.platform,
+        invocation_nodes.resource_type,
+        invocation_nodes.pipeline_id,
+        invocation_nodes.pipeline_run_id,
+        invocation_nodes.status,
+        invocation_nodes.cost,
+        invocation_nodes.currency,
+        invocation_nodes.query_count,
+        invocation_nodes.bytes_billed,
+        invocation_nodes.slot_ms,
+        invocation_nodes.first_started_at,
+        invocation_nodes.last_ended_at,
         {{ dbt_pipeline_costs.ms_to_seconds(
-            dbt_pipeline_costs.milliseconds_between('min(ranked.started_at)', 'max(ranked.ended_at)')) }} as execution_time_s
-    from ranked
-    group by ranked.invocation_id, ranked.node_id, ranked.currency
+            dbt_pipeline_costs.milliseconds_between('invocation_nodes.first_started_at', 'invocation_nodes.last_ended_at')
+        ) }} as execution_time_s
+    from invocation_nodes
 )
 
 select * from final

@@ -8,27 +8,26 @@
 
 with
 
-queries as (
-    select * from {{ ref('query_costs') }}
-    where is_dbt
+invocation_nodes as (
+    select * from {{ ref('int_invocation_nodes_costed') }}
 ),
 
 runs as (
     select
-        queries.pipeline_id,
-        queries.pipeline_run_id,
-        min(queries.orchestrator) as orchestrator,
-        min(queries.started_at) as run_started_at,
-        max(queries.ended_at) as run_ended_at,
-        sum(queries.cost) as total_cost,
-        queries.currency,
-        count(*) as query_count,
-        count(distinct queries.node_id) as model_count,
-        count(distinct queries.invocation_id) as invocation_count,
-        sum(coalesce(queries.bytes_billed, 0)) as bytes_billed,
-        sum(coalesce(queries.slot_ms, 0)) as slot_ms
-    from queries
-    group by queries.pipeline_id, queries.pipeline_run_id, queries.currency
+        invocation_nodes.pipeline_id,
+        invocation_nodes.pipeline_run_id,
+        min(invocation_nodes.orchestrator) as orchestrator,
+        min(invocation_nodes.first_started_at) as run_started_at,
+        max(invocation_nodes.last_ended_at) as run_ended_at,
+        sum(invocation_nodes.cost) as total_cost,
+        invocation_nodes.currency,
+        sum(invocation_nodes.query_count) as query_count,
+        count(distinct invocation_nodes.node_id) as model_count,
+        count(distinct invocation_nodes.invocation_id) as invocation_count,
+        sum(invocation_nodes.bytes_billed) as bytes_billed,
+        sum(invocation_nodes.slot_ms) as slot_ms
+    from invocation_nodes
+    group by invocation_nodes.pipeline_id, invocation_nodes.pipeline_run_id, invocation_nodes.currency
 ),
 
 windowed as (

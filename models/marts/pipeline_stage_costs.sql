@@ -15,9 +15,8 @@
 
 with
 
-queries as (
-    select * from {{ ref('query_costs') }}
-    where is_dbt
+invocation_nodes as (
+    select * from {{ ref('int_invocation_nodes_costed') }}
 ),
 
 nodes as (
@@ -26,14 +25,14 @@ nodes as (
 
 staged as (
     select
-        queries.*,
+        invocation_nodes.*,
         case
-            when queries.node_id is null then '(no node)'
+            when invocation_nodes.node_id is null then '(no node)'
             when nodes.node_id is null then '(unknown node)'
             else {{ stage_expressions[stage_by] }}
         end as stage
-    from queries
-    left join nodes on queries.node_id = nodes.node_id
+    from invocation_nodes
+    left join nodes on invocation_nodes.node_id = nodes.node_id
 ),
 
 final as (
@@ -44,12 +43,12 @@ final as (
         '{{ stage_by }}' as stage_by,
         sum(staged.cost) as cost,
         staged.currency,
-        count(*) as query_count,
+        sum(staged.query_count) as query_count,
         count(distinct staged.node_id) as model_count,
-        sum(coalesce(staged.bytes_billed, 0)) as bytes_billed,
-        sum(coalesce(staged.slot_ms, 0)) as slot_ms,
-        min(staged.started_at) as first_started_at,
-        max(staged.ended_at) as last_ended_at
+        sum(staged.bytes_billed) as bytes_billed,
+        sum(staged.slot_ms) as slot_ms,
+        min(staged.first_started_at) as first_started_at,
+        max(staged.last_ended_at) as last_ended_at
     from staged
     group by staged.pipeline_id, staged.pipeline_run_id, staged.stage, staged.currency
 )

@@ -10,21 +10,23 @@
     )
 }}
 {#-
-    One row per BigQuery job of every configured project x region, with the dbt context parsed
-    back from the package's query comment (labels as fallback; script children inherit their
-    parent's). Rules: docs/cost-rules.md sections 1, 2 and 4.
+    One row per BigQuery job of every configured project x region, de-duplicated, with the dbt
+    context parsed back from the package's query comment (labels as fallback). Script children
+    carry no context of their own: int_bigquery_jobs_priced gives them their parent's.
+    Rules: docs/cost-rules.md sections 1 and 4.
 -#}
 {%- set lower_bound = dbt_pipeline_costs.incremental_lower_bound('created_at') -%}
 {%- set jobs_source = source('bigquery_information_schema', 'jobs') -%}
 {%- set projects = var('dbt_pipeline_costs_bigquery_projects') or [jobs_source.database] -%}
-{%- set comment_pattern = '/\\*\\s*(\\{"app": ?"dbt_pipeline_costs".*?\\})\\s*\\*/' -%}
-{#- Query comment key -> column. -#}
-{%- set context_columns = {
-    'invocation_id': 'invocation_id', 'node_id': 'node_id', 'resource_type': 'resource_type',
-    'package': 'node_package', 'project': 'dbt_project', 'target': 'dbt_target', 'command': 'dbt_command',
-    'run_started_at': 'run_started_at', 'orchestrator': 'orchestrator', 'pipeline_id': 'pipeline_id',
-    'pipeline_run_id': 'pipeline_run_id', 'pipeline_task_id': 'pipeline_task_id', 'run_reason': 'run_reason',
-} -%}
+{#- Columns carried from the job log unchanged (after renaming in source_jobs). -#}
+{%- set job_columns = [
+    'project_id', 'location', 'job_id', 'parent_job_id', 'user_email', 'job_type', 'statement_type', 'state',
+    'priority', 'created_at', 'started_at', 'ended_at', 'reservation_id', 'edition', 'cache_hit',
+    'bytes_processed', 'bytes_billed', 'slot_ms', 'error_reason', 'destination_project_id',
+    'destination_dataset_id', 'destination_table_id', 'query_hash',
+] -%}
+{%- set context_columns = dbt_pipeline_costs.query_comment_columns() -%}
+{%- set own_context_columns = job_columns + ['attribution_source'] + (context_columns.values() | list) -%}
 
 with
 
@@ -69,162 +71,97 @@ source_jobs as (
     {%- endfor %}
 ),
 
-ranked as (
+dbt_labelled as (
     select
         source_jobs.*,
-        row_number() over (
-            partition by source_jobs.project_id, source_jobs.location, source_jobs.job_id
-            order by source_jobs.ended_at desc nulls last
-        ) as duplicate_rank
+        {{ dbt_pipeline_costs.label_value('source_jobs.labels', 'dbt_invocation_id') }} as label_dbt_invocation_id
     from source_jobs
 ),
 
 labelled as (
+    {#- Parsing text is the hot path: only jobs dbt labelled are searched for the comment, and
+        the long query text and labels go no further than this step. -#}
     select
-        ranked.*,
-        {{ dbt_pipeline_costs.label_value('ranked.labels', 'dbt_invocation_id') }} as label_dbt_invocation_id
-    from ranked
-    where ranked.duplicate_rank = 1
+        {%- for column in job_columns %}
+        dbt_labelled.{{ column }},
+        {%- endfor %}
+        dbt_labelled.label_dbt_invocation_id,
+        case when dbt_labelled.label_dbt_invocation_id is not null then dbt_labelled.labels end as dbt_labels,
+        case
+            when dbt_labelled.label_dbt_invocation_id is not null
+                then {{ dbt_pipeline_costs.query_comment_json('dbt_labelled.query') }}
+        end as comment_text
+    from dbt_labelled
 ),
 
 commented as (
-    {#- Parsing text is the hot path: only jobs dbt labelled are searched for the comment. -#}
     select
-        labelled.*,
-        case
-            when labelled.label_dbt_invocation_id is not null
-                then {{ dbt_pipeline_costs.json_if_valid(
-                    dbt_pipeline_costs.regexp_first_group('labelled.query', comment_pattern)) }}
-        end as comment_json
+        {%- for column in job_columns + ['label_dbt_invocation_id', 'dbt_labels'] %}
+        labelled.{{ column }},
+        {%- endfor %}
+        {{ dbt_pipeline_costs.json_if_valid('labelled.comment_text') }} as comment_json
     from labelled
+),
+
+parsed as (
+    select
+        commented.*,
+        {{ dbt_pipeline_costs.json_to_string_struct('commented.comment_json', context_columns.keys() | list) }} as comment
+    from commented
 ),
 
 own_context as (
     select
-        commented.project_id,
-        commented.location,
-        commented.job_id,
-        commented.parent_job_id,
-        commented.user_email,
-        commented.job_type,
-        commented.statement_type,
-        commented.state,
-        commented.priority,
-        commented.created_at,
-        commented.started_at,
-        commented.ended_at,
-        commented.reservation_id,
-        commented.edition,
-        commented.cache_hit,
-        commented.bytes_processed,
-        commented.bytes_billed,
-        commented.slot_ms,
-        commented.error_reason,
-        commented.destination_project_id,
-        commented.destination_dataset_id,
-        commented.destination_table_id,
-        commented.query_hash,
+        {%- for column in job_columns %}
+        parsed.{{ column }},
+        {%- endfor %}
         case
-            when commented.comment_json is not null then 'comment'
-            when commented.label_dbt_invocation_id is not null then 'label'
+            when parsed.comment_json is not null then 'comment'
+            when parsed.label_dbt_invocation_id is not null then 'label'
             else 'none'
         end as attribution_source,
         {%- for field, column in context_columns.items() %}
-        {%- set from_label = dbt_pipeline_costs.label_value('commented.labels', field) %}
+        {%- set from_label = dbt_pipeline_costs.label_value('parsed.dbt_labels', field) %}
         {%- if field == 'invocation_id' %}
-        {%- set from_label = 'coalesce(' ~ from_label ~ ', commented.label_dbt_invocation_id)' %}
+        {%- set from_label = 'coalesce(' ~ from_label ~ ', parsed.label_dbt_invocation_id)' %}
         {%- elif field == 'run_started_at' %}
         {#- A sanitised label (2026-11-01t02_07_11_...) is no longer a timestamp. -#}
         {%- set from_label = 'cast(null as ' ~ dbt.type_string() ~ ')' %}
         {%- endif %}
+        {%- set value %}
         case
-            when commented.comment_json is not null
-                then {{ dbt_pipeline_costs.json_string_field('commented.comment_json', field) }}
-            when commented.label_dbt_invocation_id is not null
-                then {{ from_label }}
-        end as {{ column }}{% if not loop.last %},{% endif %}
+            when parsed.comment_json is not null then parsed.comment.{{ field }}
+            when parsed.label_dbt_invocation_id is not null then {{ from_label }}
+        end
+        {%- endset %}
+        {{ dbt_pipeline_costs.try_cast_timestamp(value) if field == 'run_started_at' else value }} as {{ column }}
+        {%- if not loop.last %},{% endif %}
         {%- endfor %}
-    from commented
+    from parsed
 ),
 
-script_parents as (
-    {#- A child can start just after the bound while its parent began before it: parents already
-        loaded are looked up one day further back. -#}
+deduplicated as (
+    {#- Exact duplicate rows count once; of two versions of a job, the finished one wins. -#}
     select
-        own_context.project_id,
-        own_context.location,
-        own_context.job_id,
-        own_context.attribution_source,
-        own_context.{{ context_columns.values() | join(', own_context.') }}
-    from own_context
-    where own_context.statement_type = 'SCRIPT'
-    {%- if is_incremental() %}
-    union all
-    select
-        loaded.project_id,
-        loaded.location,
-        loaded.job_id,
-        loaded.attribution_source,
-        loaded.{{ context_columns.values() | join(', loaded.') }}
-    from {{ this }} as loaded
-    where
-        loaded.is_script_parent
-        and loaded.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound - modules.datetime.timedelta(days=1)) }}
-        and loaded.created_at < {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
-    {%- endif %}
+        {%- for column in own_context_columns %}
+        ranked.{{ column }},
+        {%- endfor %}
+        coalesce(ranked.statement_type = 'SCRIPT', false) as is_script_parent,
+        ranked.parent_job_id is not null as is_script_child
+    from (
+        select
+            own_context.*,
+            row_number() over (
+                partition by own_context.project_id, own_context.location, own_context.job_id
+                order by own_context.ended_at desc nulls last
+            ) as duplicate_rank
+        from own_context
+    ) as ranked
+    where ranked.duplicate_rank = 1
 ),
 
 final as (
-    select
-        own_context.project_id,
-        own_context.location,
-        own_context.job_id,
-        own_context.parent_job_id,
-        coalesce(own_context.statement_type = 'SCRIPT', false) as is_script_parent,
-        own_context.parent_job_id is not null as is_script_child,
-        own_context.parent_job_id is not null and script_parents.job_id is null as is_parent_missing,
-        own_context.user_email,
-        own_context.job_type,
-        own_context.statement_type,
-        own_context.state,
-        own_context.priority,
-        own_context.created_at,
-        own_context.started_at,
-        own_context.ended_at,
-        own_context.reservation_id,
-        own_context.edition,
-        own_context.cache_hit,
-        own_context.bytes_processed,
-        own_context.bytes_billed,
-        own_context.slot_ms,
-        own_context.error_reason,
-        own_context.destination_project_id,
-        own_context.destination_dataset_id,
-        own_context.destination_table_id,
-        own_context.query_hash,
-        case
-            when own_context.parent_job_id is null then own_context.attribution_source
-            when script_parents.invocation_id is not null then 'script_parent'
-            else 'none'
-        end as attribution_source,
-        {%- for column in context_columns.values() %}
-        {%- if column == 'run_started_at' %}
-        {{ dbt_pipeline_costs.try_cast_timestamp(
-            'case when own_context.parent_job_id is null then own_context.run_started_at else script_parents.run_started_at end'
-        ) }} as run_started_at,
-        {%- else %}
-        case
-            when own_context.parent_job_id is null then own_context.{{ column }}
-            else script_parents.{{ column }}
-        end as {{ column }}{% if not loop.last %},{% endif %}
-        {%- endif %}
-        {%- endfor %}
-    from own_context
-    left join script_parents
-        on
-            own_context.parent_job_id = script_parents.job_id
-            and own_context.project_id = script_parents.project_id
-            and own_context.location = script_parents.location
+    select * from deduplicated
 )
 
 select * from final
