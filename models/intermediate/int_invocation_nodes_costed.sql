@@ -17,20 +17,16 @@
 
 with
 
-queries as (
-    select * from {{ ref('query_costs') }}
-    where is_dbt
-),
-
 {% if is_incremental() %}
 changed_invocations as (
-    select distinct queries.invocation_id
-    from queries
-    where queries.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
+    select distinct query_costs.invocation_id
+    from {{ ref('query_costs') }} as query_costs
+    where query_costs.is_dbt and query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
 ),
 
 {% endif %}
 selected as (
+    {#- Each read is a plain scan of query_costs (a CTE read twice would be materialised whole). -#}
     select
         queries.*,
         coalesce(queries.node_id, '(no node)') as node_key,
@@ -38,10 +34,11 @@ selected as (
             partition by queries.invocation_id, queries.node_id
             order by queries.ended_at desc, queries.query_id desc
         ) as recency
-    from queries
+    from {{ ref('query_costs') }} as queries
     {%- if is_incremental() %}
     inner join changed_invocations on queries.invocation_id = changed_invocations.invocation_id
     {%- endif %}
+    where queries.is_dbt
 ),
 
 final as (

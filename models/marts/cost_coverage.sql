@@ -17,26 +17,26 @@
 
 with
 
-all_queries as (
-    select * from {{ ref('query_costs') }}
-),
-
 {% if is_incremental() %}
 changed_days as (
     select distinct
-        all_queries.platform,
-        all_queries.cost_date
-    from all_queries
-    where all_queries.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
+        query_costs.platform,
+        query_costs.cost_date
+    from {{ ref('query_costs') }} as query_costs
+    where query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
 ),
 
 {% endif %}
 queries as (
-    select all_queries.*
-    from all_queries
+    {#- A plain scan of query_costs (a CTE read twice would be materialised whole). A changed day's
+        queries were created at most a day plus the 6-hour job limit before the bound: two days
+        back is a safe, prunable bound. -#}
+    select query_costs.*
+    from {{ ref('query_costs') }} as query_costs
     {%- if is_incremental() %}
     inner join changed_days
-        on all_queries.platform = changed_days.platform and all_queries.cost_date = changed_days.cost_date
+        on query_costs.platform = changed_days.platform and query_costs.cost_date = changed_days.cost_date
+    where query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound - modules.datetime.timedelta(days=2)) }}
     {%- endif %}
 ),
 
