@@ -54,7 +54,10 @@ final as (
         case
             when max(
                 case
-                    when selected.recency = 1 and selected.error_reason is not null and selected.error_reason <> 'stopped'
+                    when
+                        selected.recency = 1
+                        and selected.error_reason is not null
+                        and selected.error_reason <> 'stopped'
                         then 1
                     else 0
                 end

@@ -106,7 +106,9 @@ commented as (
 parsed as (
     select
         commented.*,
-        {{ dbt_pipeline_costs.json_to_string_struct('commented.comment_json', context_columns.keys() | list) }} as comment
+        {{ dbt_pipeline_costs.json_to_string_struct(
+            'commented.comment_json', context_columns.keys() | list
+        ) }} as comment
     from commented
 ),
 
