@@ -17,9 +17,9 @@
     case
         when coalesce({{ cache_hit }}, false) then {{ dbt_pipeline_costs.money(0) }}
         when {{ reservation_id }} is not null then
-            case upper(coalesce({{ edition }}, '{{ default_edition }}'))
+            case upper(coalesce({{ edition }}, '{{ dbt.escape_single_quotes(default_edition) }}'))
             {%- for name, price in slot_prices.items() if name | upper != default_edition %}
-                when '{{ name | upper }}' then {{ dbt_pipeline_costs.price_quantity('coalesce(' ~ slot_ms ~ ', 0)', dbt_pipeline_costs.scaled_price(price, 'dbt_pipeline_costs_bigquery_slot_hour_prices.' ~ name), ms_per_hour) }}
+                when '{{ dbt.escape_single_quotes(name | upper) }}' then {{ dbt_pipeline_costs.price_quantity('coalesce(' ~ slot_ms ~ ', 0)', dbt_pipeline_costs.scaled_price(price, 'dbt_pipeline_costs_bigquery_slot_hour_prices.' ~ name), ms_per_hour) }}
             {%- endfor %}
                 else {{ dbt_pipeline_costs.price_quantity('coalesce(' ~ slot_ms ~ ', 0)', dbt_pipeline_costs.scaled_price(slot_prices[default_edition], 'dbt_pipeline_costs_bigquery_slot_hour_prices.' ~ default_edition), ms_per_hour) }}
             end

@@ -26,15 +26,15 @@
 {%- endmacro %}
 
 {% macro default__date_in_timezone(ts, tz) -%}
-    cast(timezone('{{ tz }}', {{ ts }}) as date)
+    cast(timezone('{{ dbt.escape_single_quotes(tz) }}', {{ ts }}) as date)
 {%- endmacro %}
 
 {% macro bigquery__date_in_timezone(ts, tz) -%}
-    date({{ ts }}, '{{ tz }}')
+    date({{ ts }}, '{{ dbt.escape_single_quotes(tz) }}')
 {%- endmacro %}
 
 {% macro spark__date_in_timezone(ts, tz) -%}
-    to_date(from_utc_timestamp({{ ts }}, '{{ tz }}'))
+    to_date(from_utc_timestamp({{ ts }}, '{{ dbt.escape_single_quotes(tz) }}'))
 {%- endmacro %}
 
 {#- milliseconds_between(start, end) -> whole milliseconds from start to end. -#}

@@ -122,7 +122,7 @@ final as (
             cache_hit='classified.cache_hit',
             is_billable='classified.is_billable',
         ) }} as cost,
-        '{{ dbt_pipeline_costs.output_currency() }}' as currency
+        '{{ dbt.escape_single_quotes(dbt_pipeline_costs.output_currency()) }}' as currency
     from classified
 )
 

@@ -39,7 +39,7 @@ source_jobs as (
         }) %}
     select
         jobs.project_id,
-        '{{ region | lower }}' as location,
+        '{{ dbt.escape_single_quotes(region | lower) }}' as location,
         jobs.job_id,
         jobs.parent_job_id,
         jobs.user_email,

@@ -1,0 +1,42 @@
+"""Configuration errors stop the build with a message naming the var; currency conversion is exact."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from support import MARTS_SCHEMA, generate, rows, run_dbt
+
+BAD_VARS = [
+    ("{dbt_pipeline_costs_bigquery_on_demand_price_per_tib: '6,25'}",
+     "dbt_pipeline_costs_bigquery_on_demand_price_per_tib must be a non-negative plain decimal"),
+    ("{dbt_pipeline_costs_bigquery_on_demand_price_per_tib: 1.0e-05}", "must be a non-negative plain decimal"),
+    ("{dbt_pipeline_costs_currency: JPY}", "has no rate for it"),
+    ("{dbt_pipeline_costs_bigquery_default_edition: PLATINUM}", "is not a key of dbt_pipeline_costs_bigquery_slot_hour_prices"),
+    ("{dbt_pipeline_costs_stage_by: owner}", "dbt_pipeline_costs_stage_by must be one of folder, tag, resource_type"),
+]
+
+
+@pytest.mark.parametrize(("variables", "message"), BAD_VARS)
+def test_bad_var_gives_a_clear_message(tmp_path: Path, variables: str, message: str) -> None:
+    result = run_dbt(["compile", "--select", "query_costs", "pipeline_stage_costs", "--vars", variables],
+                     tmp_path / "empty.duckdb", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_output_currency_is_the_usd_cost_times_the_rate(tmp_path: Path) -> None:
+    db = tmp_path / "currency.duckdb"
+    generate(db, "--days", "2", "--no-truth")
+    run_dbt(["run", "--select", "+query_costs", "--full-refresh"], db)
+    usd = {r["query_id"]: r["cost"] for r in rows(db, f"select query_id, cost from {MARTS_SCHEMA}.query_costs")}
+    run_dbt(["run", "--select", "+query_costs", "--full-refresh",
+             "--vars", "{dbt_pipeline_costs_currency: EUR, dbt_pipeline_costs_currency_rates: {USD: 1, EUR: '0.8612'}}"], db)
+    eur = rows(db, f"select query_id, cost, currency from {MARTS_SCHEMA}.query_costs")
+    assert {r["currency"] for r in eur} == {"EUR"}
+    assert len(eur) == len(usd) and sum(usd.values()) > 0
+    worst = max(abs(r["cost"] - usd[r["query_id"]] * Decimal("0.8612")) for r in eur)
+    assert worst < Decimal("1e-15")
