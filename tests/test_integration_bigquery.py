@@ -8,12 +8,13 @@ and the re-run must change nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import MARTS_SCHEMA, as_decimal, generate, rows, run_dbt
+from support import MARTS_SCHEMA, PROJECT_DIR, as_decimal, generate, rows, run_dbt
 
 DAYS = 21
 SEED = 7
@@ -105,6 +106,9 @@ def _generate(db: Path, as_of: dt.datetime) -> None:
 def full_refresh(warehouse: Path) -> Path:
     _generate(warehouse, T1)
     run_dbt(["build", "--full-refresh"], warehouse)
+    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+    unit_tests = [r["status"] for r in results if r["unique_id"].startswith("unit_test.dbt_pipeline_costs.")]
+    assert unit_tests and set(unit_tests) == {"pass"}, f"the package's dbt unit tests did not all run and pass: {unit_tests}"
     return warehouse
 
 
