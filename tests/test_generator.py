@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 import pytest
@@ -17,7 +18,7 @@ from dbt.adapters.bigquery.connections import BigQueryConnectionManager, _saniti
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pipeline_costs import comment as qc
-from pipeline_costs import pricing, project
+from pipeline_costs import pipelines, pricing, project, schema
 from pipeline_costs.cli import build_parser, main
 
 END_DATE = "2026-11-21"
@@ -27,6 +28,9 @@ AS_OF_LATER = "2026-11-22T00:00:00+00:00"
 TOLERANCE = Decimal("1e-15")  # group-exact vs sum of per-job-rounded costs (<= n * 5e-19)
 COMMENT_RE = re.compile(r"^/\* (.*?) \*/\n", re.DOTALL)
 JOBS = {"us": '"region-us".jobs_by_project', "eu": '"region-eu".jobs_by_project'}
+RUN_RESULTS = ("dbt_invocations", "dbt_node_results")
+REUSE_MARTS = ("model_reuse", "freshness_coverage", "slo_compliance", "sao_opportunities", "job_overlap",
+               "reuse_savings")
 
 
 def generate(path: Path, *extra: str) -> None:
@@ -72,6 +76,11 @@ def planted(con: duckdb.DuckDBPyConnection, case: str) -> list[dict]:
     found = rows(con, f"select * from ground_truth.planted_cases where case_name = '{case}'")
     assert found, f"planted case {case} missing"
     return found
+
+
+def damaged_comments(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Jobs whose query comment was cut after dbt labelled them (one run uploaded its results, one not)."""
+    return {p["job_id"] for case in ("label_fallback", "adapter_response_fallback") for p in planted(con, case)}
 
 
 def truth_of(con: duckdb.DuckDBPyConnection, job_id: str) -> dict:
@@ -144,7 +153,7 @@ def test_jobs_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyC
     tables = {r[0] for r in world.execute(
         "select table_name from information_schema.tables where table_schema = 'ground_truth'").fetchall()}
     assert {"query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage",
-            "generator_runs"} <= tables
+            "generator_runs", *REUSE_MARTS} <= tables
 
 
 def test_rows_are_written_in_creation_time_order(world: duckdb.DuckDBPyConnection) -> None:
@@ -159,8 +168,10 @@ def test_same_seed_gives_identical_tables(tmp_path: Path) -> None:
                      "--duckdb", str(path)]) == 0
         with duckdb.connect(str(path), read_only=True) as con:
             out = {t: con.sql(f"select * from {t}").to_arrow_table() for t in JOBS.values()}
-            for t in ("query_costs", "model_costs", "pipeline_cost_history", "cost_coverage"):
+            for t in ("query_costs", "model_costs", "pipeline_cost_history", "cost_coverage", *REUSE_MARTS):
                 out[t] = con.sql(f"select * from ground_truth.{t}").to_arrow_table()
+            for t in RUN_RESULTS:
+                out[t] = con.sql(f"select * from main_pipeline_costs.{t}").to_arrow_table()
             return out
 
     first, again, other = dump(tmp_path / "a.duckdb", "3"), dump(tmp_path / "b.duckdb", "3"), dump(
@@ -168,6 +179,8 @@ def test_same_seed_gives_identical_tables(tmp_path: Path) -> None:
     for table in first:
         assert first[table].equals(again[table]), table
     assert not first[JOBS["us"]].equals(other[JOBS["us"]])
+    assert not first["dbt_node_results"].equals(other["dbt_node_results"])
+    assert first["dbt_node_results"].num_rows > 100 and first["model_reuse"].num_rows > 10
 
 
 def test_volume_is_about_3000_jobs_per_day_at_scale_1(world: duckdb.DuckDBPyConnection) -> None:
@@ -254,7 +267,7 @@ def _labels_dbt_would_set(comment: str, invocation_id: str) -> dict[str, str]:
 
 def test_labels_are_what_dbt_bigquery_sets(world: duckdb.DuckDBPyConnection) -> None:
     jobs = all_jobs(world, "len(labels) > 0 and labels[1].key <> 'data_source_id'", "job_id, query, labels")
-    fallback = {p["job_id"] for p in planted(world, "label_fallback")}
+    fallback = damaged_comments(world)
     checked = 0
     for job in jobs:
         labels = {label["key"]: label["value"] for label in job["labels"]}
@@ -274,7 +287,7 @@ def test_labels_are_what_dbt_bigquery_sets(world: duckdb.DuckDBPyConnection) -> 
 
 def test_comments_round_trip_and_never_close_early(world: duckdb.DuckDBPyConnection) -> None:
     jobs = all_jobs(world, "query like '/* {\"app\": \"dbt_pipeline_costs\"%'", "job_id, query")
-    fallback = {p["job_id"] for p in planted(world, "label_fallback")}
+    fallback = damaged_comments(world)
     pipelines = set()
     for job in jobs:
         text = COMMENT_RE.match(job["query"]).group(1)
@@ -309,7 +322,8 @@ def test_noise_queries_look_like_their_sources(world: duckdb.DuckDBPyConnection)
 # ---------------------------------------------------------------------------------------------
 
 
-def test_script_parents_hold_the_sum_of_their_children(world: duckdb.DuckDBPyConnection) -> None:
+def test_script_parents_hold_the_sum_of_their_children(later_world: duckdb.DuckDBPyConnection) -> None:
+    world = later_world  # every row has arrived (a child may show up in JOBS hours after its parent)
     for region, table in JOBS.items():
         parents = rows(world, f"""
             select p.job_id, p.total_bytes_billed, p.total_slot_ms, p.total_bytes_processed, p.labels,
@@ -427,9 +441,9 @@ def test_attribution_classes(world: duckdb.DuckDBPyConnection) -> None:
     classes = {(r["attribution"], r["attribution_source"], r["is_dbt"]) for r in rows(
         world, "select distinct attribution, attribution_source, is_dbt from ground_truth.query_costs")}
     assert classes == {
-        ("attributed", "comment", True), ("attributed", "label", True), ("attributed", "script_parent", True),
-        ("dbt_without_node", "comment", True), ("dbt_without_node", "label", True),
-        ("not_dbt", "none", False), ("unknown", "none", False),
+        ("attributed", "comment", True), ("attributed", "adapter_response", True), ("attributed", "label", True),
+        ("attributed", "script_parent", True), ("dbt_without_node", "comment", True),
+        ("dbt_without_node", "label", True), ("not_dbt", "none", False), ("unknown", "none", False),
     }
     context_leak = scalar(world, """select count(*) from ground_truth.query_costs
         where not is_dbt and coalesce(invocation_id, node_id, pipeline_id, pipeline_run_id, orchestrator) is not null""")
@@ -449,7 +463,7 @@ def test_attribution_classes(world: duckdb.DuckDBPyConnection) -> None:
 
 def test_planted_cases(world: duckdb.DuckDBPyConnection) -> None:
     assert all(p["present"] for p in rows(world, "select * from ground_truth.planted_cases "
-                                                 "where case_name <> 'running_at_end'"))
+                                                 "where case_name not in ('running_at_end', 'result_job_not_in_logs')"))
     orphan = truth_of(world, planted(world, "orphan_script_child")[0]["job_id"])
     assert (orphan["attribution"], orphan["attribution_source"], orphan["invocation_id"]) == ("unknown", "none", None)
     assert orphan["parent_job_id"] and scalar(
@@ -464,14 +478,23 @@ def test_planted_cases(world: duckdb.DuckDBPyConnection) -> None:
         and pipeline_run_id = '{fallback['pipeline_run_id']}' and stage = '(unknown node)'""")
     assert len(stage) == 1 and stage[0]["cost"] == fallback["cost"] > 0
 
+    reported = {r["adapter_job_id"] for r in rows(world, "select adapter_job_id from "
+                                                          "main_pipeline_costs.dbt_node_results")}
+    classes = set()
     for job in planted(world, "non_package_comment"):
         t = truth_of(world, job["job_id"])
-        assert (t["attribution"], t["attribution_source"]) == ("dbt_without_node", "label")
-        # no pipeline context: the marts' "(unknown pipeline)", run = the invocation
-        assert (t["pipeline_id"], t["pipeline_run_id"], t["orchestrator"]) == (
-            "(unknown pipeline)", t["invocation_id"], None)
         labels = rows(world, f"select labels from {JOBS['us']} where job_id = '{job['job_id']}'")[0]["labels"]
         assert [lab["key"] for lab in labels] == ["query_comment", "dbt_invocation_id"]
+        if job["job_id"] in reported:  # a model's statement: its node result names it (section 8)
+            assert (t["attribution"], t["attribution_source"]) == ("attributed", "adapter_response")
+            assert t["node_id"].startswith("model.growth_dbt.") and t["orchestrator"] == "none"
+            assert (t["pipeline_id"], t["pipeline_run_id"]) == ("growth_dbt.prod.run", t["invocation_id"])
+        else:  # hooks, metadata: no pipeline context: "(unknown pipeline)", run = the invocation
+            assert (t["attribution"], t["attribution_source"]) == ("dbt_without_node", "label")
+            assert (t["pipeline_id"], t["pipeline_run_id"], t["orchestrator"]) == (
+                "(unknown pipeline)", t["invocation_id"], None)
+        classes.add(t["attribution"])
+    assert classes == {"attributed", "dbt_without_node"}
 
     error = truth_of(world, planted(world, "node_error")[0]["job_id"])
     status = rows(world, f"""select status from ground_truth.model_costs
@@ -521,12 +544,17 @@ def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> Non
             from ground_truth.query_costs where attribution = 'attributed' group by all
         )
         select count(*) as models, max(abs(m.cost - q.cost)) as cost_diff,
-               count_if(m.query_count <> q.n) as count_diff,
+               count_if(m.query_count is distinct from q.n) as count_diff,
                count_if(m.bytes_billed is distinct from q.bytes) as bytes_diff,
                count_if(m.execution_time_s <> epoch_ms(q.last_end - q.first_start) / 1000) as time_diff
-        from ground_truth.model_costs m full join q using (invocation_id, node_id)""")[0]
+        from (select * from ground_truth.model_costs where query_count > 0) m
+        full join q using (invocation_id, node_id)""")[0]
     assert worst["models"] > 100 and worst["cost_diff"] <= TOLERANCE
     assert (worst["count_diff"], worst["bytes_diff"], worst["time_diff"]) == (0, 0, 0)
+    # the rest of model_costs: node results without a priced job (reused, skipped, seeds, ...)
+    idle = rows(world, "select * from ground_truth.model_costs where query_count = 0")
+    assert idle and all(r["has_run_result"] and r["cost"] == 0 and r["bytes_billed"] == 0
+                        and r["execution_time_s"] is None for r in idle)
     runs = rows(world, """
         with q as (
             select pipeline_id, pipeline_run_id, sum(cost) as cost, count(*) as n,
@@ -543,9 +571,10 @@ def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> Non
     assert runs["runs"] > 50 and runs["history_diff"] <= TOLERANCE and runs["stage_diff"] <= TOLERANCE
     assert (runs["count_diff"], runs["distinct_diff"]) == (0, 0)
     stages = {r[0] for r in world.execute("select distinct stage from ground_truth.pipeline_stage_costs").fetchall()}
+    # "models": the other team's project (folder from its node results); "models/example_project": sources
     assert {"(no node)", "(unknown node)", "models/example_project/staging", "models/example_project/intermediate",
             "models/example_project/marts/finance", "models/example_project/marts/marketing",
-            "tests/example_project"} == stages
+            "tests/example_project", "models", "models/example_project"} == stages
     assert scalar(world, "select max(model_count) from ground_truth.pipeline_stage_costs "
                          "where stage = '(no node)'") == 0
 
@@ -636,3 +665,455 @@ def test_some_job_is_running_at_any_as_of(tmp_path: Path) -> None:
         assert running and all(r["end_time"] is None for r in running)
         assert scalar(con, "select max(creation_time) from " + JOBS["us"]) < datetime(2026, 11, 20, 9, 31, 7,
                                                                                      tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Run results: what the package's on-run-end upload leaves (docs/cost-rules.md sections 7-9)
+# ---------------------------------------------------------------------------------------------
+
+MACRO_COLUMNS = Path(__file__).resolve().parents[1] / "macros" / "upload" / "run_results_columns.sql"
+DUCKDB_KINDS = {"string": "VARCHAR", "integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN",
+                "timestamp": "TIMESTAMP WITH TIME ZONE"}
+MONTH_DAYS = 30
+
+
+@pytest.fixture(scope="module")
+def month_world(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """A whole SAO window (30 days) at a small scale: every reuse / priority / SLO outcome occurs."""
+    path = tmp_path_factory.mktemp("gen") / "month.duckdb"
+    assert main(["generate", "--days", str(MONTH_DAYS), "--end-date", END_DATE, "--scale", "0.1", "--seed", "7",
+                 "--duckdb", str(path)]) == 0
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def _macro_columns() -> dict[str, list[tuple[str, str]]]:
+    """run_results_columns() parsed from the macro's source (its dict literal of lists of pairs)."""
+    text = MACRO_COLUMNS.read_text()
+    tables = re.findall(r"'(\w+)':\s*\[(.*?)\]", text, re.DOTALL)
+    assert len(tables) == 2, tables
+    return {name: re.findall(r"\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)", body) for name, body in tables}
+
+
+def test_run_results_columns_are_the_macros(world: duckdb.DuckDBPyConnection) -> None:
+    assert _macro_columns() == schema.RUN_RESULTS_COLUMNS
+    for table, columns in schema.RUN_RESULTS_COLUMNS.items():
+        described = [tuple(r[:2]) for r in world.execute(f"describe main_pipeline_costs.{table}").fetchall()]
+        assert described == [(name, DUCKDB_KINDS[kind]) for name, kind in columns], table
+
+
+def test_run_results_schema_flag(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    assert main(["generate", "--days", "1", "--end-date", END_DATE, "--scale", "0.1", "--no-truth",
+                 "--run-results-schema", "uploads", "--duckdb", str(path)]) == 0
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert scalar(con, "select count(*) from uploads.dbt_invocations") > 10
+        assert scalar(con, "select count(*) from uploads.dbt_node_results") > 50
+
+
+def _comment_jobs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every job with the package's comment, with the comment's fields (the exact dbt context)."""
+    out = []
+    for job in all_jobs(con, "query like '/* {\"app\": \"dbt_pipeline_costs\"%'",
+                        "job_id, project_id, state, statement_type, creation_time, end_time, query, error_result"):
+        try:
+            job["comment"] = json.loads(COMMENT_RE.match(job["query"]).group(1))
+        except json.JSONDecodeError:
+            continue  # a damaged comment
+        out.append(job)
+    return out
+
+
+def test_every_reported_job_is_the_nodes_done_statement(later_world: duckdb.DuckDBPyConnection) -> None:
+    """A node result's adapter_job_id names a DONE job of that project: the node's main statement."""
+    con = later_world  # every row of the period has arrived
+    results = rows(con, "select * from main_pipeline_costs.dbt_node_results where adapter_job_id is not null")
+    not_in_logs = {p["job_id"] for p in planted(con, "result_job_not_in_logs")}
+    jobs = {(j["project_id"], j["job_id"]): j for j in all_jobs(con, "true", "*")}
+    by_comment: dict[tuple[str, str | None], list[dict]] = {}
+    for j in _comment_jobs(con):
+        by_comment.setdefault((j["comment"]["invocation_id"], j["comment"].get("node_id")), []).append(j)
+    checked = 0
+    for result in results:
+        key = (result["adapter_project_id"], result["adapter_job_id"])
+        if result["adapter_job_id"] in not_in_logs:
+            assert key not in jobs and result["adapter_project_id"] == "acme-sandbox"
+            continue
+        job = jobs[key]
+        assert job["state"] == "DONE" and job["location"] == result["adapter_location"].lower()
+        assert (result["bytes_processed"], result["bytes_billed"], result["slot_ms"]) == (
+            job["total_bytes_processed"], job["total_bytes_billed"], job["total_slot_ms"])
+        assert job["error_result"] is None or job["error_result"]["reason"] == "stopped"
+        if result["materialized"] == "incremental" and job["statement_type"] == "SCRIPT":
+            assert result["adapter_code"] == "SCRIPT" and result["rows_affected"] is None
+        labels = {lab["key"]: lab["value"] for lab in job["labels"]}
+        assert labels["dbt_invocation_id"] == result["invocation_id"]
+        mine = by_comment.get((result["invocation_id"], result["node_id"]))
+        if mine is not None:  # the node's last statement (a retry: the last attempt; a SCRIPT: the parent)
+            assert job["job_id"] == max(mine, key=lambda j: j["end_time"])["job_id"]
+        checked += 1
+    assert checked > 1000 and not_in_logs
+    assert {r["adapter_code"] for r in results} >= {"CREATE TABLE", "CREATE VIEW", "MERGE", "SCRIPT", "SELECT"}
+
+
+def test_reused_skipped_and_failed_nodes(world: duckdb.DuckDBPyConnection) -> None:
+    results = rows(world, "select * from main_pipeline_costs.dbt_node_results")
+    with_jobs = {(j["comment"]["invocation_id"], j["comment"].get("node_id")) for j in _comment_jobs(world)}
+    statuses = {(r["resource_type"], r["status"]) for r in results}
+    assert statuses >= {("model", "success"), ("model", "error"), ("model", "reused"), ("model", "skipped"),
+                        ("seed", "success"), ("test", "pass"), ("test", "fail"), ("test", "reused"),
+                        ("source", "pass")}
+    by_invocation: dict[str, dict[str, dict]] = {}
+    for r in results:
+        by_invocation.setdefault(r["invocation_id"], {})[r["node_id"]] = r
+    for r in results:
+        key = (r["invocation_id"], r["node_id"])
+        if r["status"] in ("reused", "skipped"):
+            assert key not in with_jobs  # no BigQuery job at all
+            assert r["adapter_job_id"] is None and r["execute_started_at"] is None and r["execution_time_s"] == 0
+        if r["status"] == "skipped":  # something upstream failed in the same run
+            node = project.NODES_BY_ID[r["node_id"]]
+            upstream = [by_invocation[r["invocation_id"]].get(f"model.{project.PROJECT_NAME}.{u}") for u in node.upstream]
+            assert any(u is not None and u["status"] in ("error", "skipped") for u in upstream)
+        if r["status"] == "error":
+            assert r["message"] and r["adapter_job_id"] is None and r["bytes_billed"] is None
+            assert r["rows_affected"] is None and r["adapter_code"] is None
+        if r["resource_type"] == "seed":
+            assert r["adapter_job_id"] is None and r["adapter_code"] == "INSERT" and r["rows_affected"] == 2
+    broken = [r for r in results if r["name"] == project.BROKEN_MODEL]
+    assert broken and all(r["status"] == "error" and r["message"].startswith("Compilation Error") for r in broken)
+    assert not any(k[1] and k[1].endswith(project.BROKEN_MODEL) for k in with_jobs)
+
+
+def test_node_results_timings_threads_and_messages(world: duckdb.DuckDBPyConnection) -> None:
+    results = rows(world, "select * from main_pipeline_costs.dbt_node_results")
+    jobs_by_node: dict[tuple[str, str], list[dict]] = {}
+    for job in _comment_jobs(world):
+        if job["state"] == "DONE" and "node_id" in job["comment"]:
+            jobs_by_node.setdefault((job["comment"]["invocation_id"], job["comment"]["node_id"]), []).append(job)
+    covered = 0
+    for r in results:
+        assert re.fullmatch(r"Thread-[1-4] \(worker\)", r["thread_id"])
+        if r["compile_started_at"] is not None:
+            assert r["compile_started_at"] <= r["compile_completed_at"]
+        if r["execute_started_at"] is None:
+            continue
+        assert r["compile_completed_at"] <= r["execute_started_at"] <= r["execute_completed_at"]
+        span = (r["execute_completed_at"] - r["compile_started_at"]).total_seconds()
+        assert abs(r["execution_time_s"] - span) < 1e-6
+        for job in jobs_by_node.get((r["invocation_id"], r["node_id"]), []):  # the execute step covers its jobs
+            assert r["execute_started_at"] <= job["creation_time"] and job["end_time"] <= r["execute_completed_at"]
+            covered += 1
+    assert covered > 1000
+    messages = [r["message"] for r in results if r["message"]]
+    nasty = [m for m in messages if all(c in m for c in ("'", '"', "\\", "\n", "*/")) and not m.isascii()]
+    assert nasty, "no message with quotes, backslash, newline, unicode and */"
+    truncated = [r for r in results if r["message_truncated"]]
+    assert truncated and all(len(r["message"]) == 4096 for r in truncated)
+    assert all(len(m) <= 4096 for m in messages)
+    assert any(re.fullmatch(r"CREATE TABLE \([\d.]+[kmb]? rows, [\d.]+ GiB processed\)", m) for m in messages)
+
+
+def test_node_results_carry_the_projects_config(world: duckdb.DuckDBPyConnection) -> None:
+    nodes = {n.unique_id: n for n in (*project.NODES, *project.SOURCES)}
+    seen = set()
+    for r in rows(world, "select * from main_pipeline_costs.dbt_node_results where package_name = "
+                         f"'{project.PROJECT_NAME}'"):
+        node = nodes[r["node_id"]]
+        seen.add(node.unique_id)
+        assert (r["resource_type"], r["name"], r["original_file_path"], r["folder"]) == (
+            node.resource_type, node.name, node.original_file_path, str(PurePosixPath(node.original_file_path).parent))
+        assert json.loads(r["tags"]) == sorted(node.tags) and r["first_tag"] == (min(node.tags) if node.tags else None)
+        assert r["materialized"] == {"merge": "incremental", "insert_overwrite": "incremental",
+                                     "source": None}.get(node.materialization, node.materialization)
+        freshness = json.loads(r["freshness_config"]) if r["freshness_config"] else None
+        if node.build_after:
+            assert (r["build_after_count"], r["build_after_period"], r["build_after_updates_on"]) == node.build_after
+            assert freshness == {"build_after": dict(zip(("count", "period", "updates_on"), node.build_after,
+                                                         strict=True))}
+        else:
+            assert r["build_after_count"] is None and (freshness is None or node.resource_type == "source")
+        assert (r["state_config"] is not None) == (node.state_lag is not None)
+        configured = bool(node.build_after or node.state_lag or node.warn_after or node.error_after)
+        assert r["has_freshness_config"] == configured
+    assert {n.unique_id for n in project.NODES} <= seen  # every node of the project ran somewhere
+    assert "source.dbt_pipeline_costs_integration_tests.raw.ad_spend" not in seen  # no freshness: never checked
+
+
+def test_source_freshness_runs_daily_in_airflow(world: duckdb.DuckDBPyConnection) -> None:
+    runs = rows(world, "select * from main_pipeline_costs.dbt_invocations where command = 'freshness'")
+    assert len(runs) == DAYS
+    assert {(r["orchestrator"], r["pipeline_id"], r["pipeline_task_id"], r["job_type"]) for r in runs} == {
+        ("airflow", "daily_finance", "dbt_source_freshness", "scheduled")}
+    sources = rows(world, "select * from main_pipeline_costs.dbt_node_results where resource_type = 'source'")
+    assert {r["invocation_id"] for r in sources} == {r["invocation_id"] for r in runs}
+    for r in sources:
+        assert re.fullmatch(rf"source\.{project.PROJECT_NAME}\.raw\.\w+", r["node_id"])
+        assert r["status"] in ("pass", "warn", "error") and r["has_freshness_config"]
+        config = json.loads(r["freshness_config"])
+        assert set(config) == {"warn_after", "error_after", "filter"}
+        assert any(config[k]["count"] is not None for k in ("warn_after", "error_after"))
+
+
+def test_invocation_rows(world: duckdb.DuckDBPyConnection) -> None:
+    invocations = rows(world, "select * from main_pipeline_costs.dbt_invocations")
+    counts = {r["invocation_id"]: r["n"] for r in rows(world, """select invocation_id, count(*) as n
+        from (select distinct * from main_pipeline_costs.dbt_node_results) group by 1""")}
+    as_of = datetime(2026, 11, 21, tzinfo=UTC)
+    comments = {}
+    for job in _comment_jobs(world):
+        comments.setdefault(job["comment"]["invocation_id"], job["comment"])
+    for inv in invocations:
+        assert inv["run_ended_at"] <= as_of and inv["node_result_count"] == counts[inv["invocation_id"]]
+        assert abs(inv["elapsed_s"] - (inv["run_ended_at"] - inv["run_started_at"]).total_seconds()) < 1e-6
+        assert (inv["adapter_type"], inv["dbt_version"], inv["package_version"]) == ("bigquery", "1.11.16", "0.1.0")
+        comment = comments.get(inv["invocation_id"])
+        if comment is not None:  # exactly the query comment's pipeline context
+            assert {k: inv[k] for k in PIPELINE_KEYS if inv[k] is not None} == {
+                k: v for k, v in comment.items() if k in PIPELINE_KEYS}
+            assert (inv["command"], inv["target_name"], inv["project_name"]) == (
+                comment["command"], comment["target"], comment["project"])
+            assert inv["run_started_at"] == datetime.fromisoformat(comment["run_started_at"])
+        expected_type = {"airflow": "scheduled", "dbt_cloud": None, "github_actions": None}.get(inv["orchestrator"], "other")
+        assert expected_type is None or inv["job_type"] == expected_type
+        assert inv["selectors"] is None or set(json.loads(inv["selectors"])) == {"select"}
+    by_type = {(r["orchestrator"], r["job_type"]) for r in invocations}
+    assert {("github_actions", "ci"), ("dbt_cloud", "scheduled"), ("airflow", "scheduled"),
+            ("explicit", "other"), ("none", "other")} <= by_type
+    duplicated = rows(world, """select invocation_id, count(*) as n from main_pipeline_costs.dbt_invocations
+        group by 1 having count(*) > 1""")
+    assert [d["invocation_id"] for d in duplicated] == [p["note"] for p in planted(world, "duplicate_upload")]
+    copies, invocation_id = duplicated[0]["n"], duplicated[0]["invocation_id"]
+    assert scalar(world, f"""select count(*) from main_pipeline_costs.dbt_node_results
+        where invocation_id = '{invocation_id}'""") == copies * counts[invocation_id]  # every row uploaded twice
+
+
+def test_invocations_without_upload(world: duckdb.DuckDBPyConnection) -> None:
+    uploaded = {r[0] for r in world.execute("select invocation_id from main_pipeline_costs.dbt_invocations").fetchall()}
+    commands = {}
+    for job in _comment_jobs(world):
+        commands[job["comment"]["invocation_id"]] = job["comment"]["command"]
+    operations = {inv for inv, command in commands.items() if command == "run-operation"}
+    assert operations and not operations & uploaded  # run-operation runs no hooks
+    failed = planted(world, "upload_failed")
+    assert failed and all(p["note"] not in uploaded for p in failed)
+    errors = all_jobs(world, f"job_id in ({', '.join(repr(p['job_id']) for p in failed)})", "error_result")
+    assert {e["error_result"]["reason"] for e in errors} == {"accessDenied"}
+    stopped = truth_of(world, planted(world, "stopped")[0]["job_id"])
+    assert stopped["invocation_id"] not in uploaded  # cancelled by the user: on-run-end never ran
+
+
+def test_run_results_at_a_mid_day_snapshot(tmp_path: Path) -> None:
+    """Only invocations whose upload finished by as_of have rows; those still running have none."""
+    as_of = datetime(2026, 11, 20, 9, 10, 30, tzinfo=UTC)  # dbt Cloud's 09:07 run is building fct_attribution
+    snapshots = {}
+    for name, snapshot in (("mid", as_of), ("end", None)):
+        path = tmp_path / f"{name}.duckdb"
+        extra = ["--as-of", snapshot.isoformat()] if snapshot else []
+        assert main(["generate", "--days", "2", "--end-date", END_DATE, "--scale", "0.1", "--duckdb", str(path),
+                     *extra]) == 0
+        with duckdb.connect(str(path), read_only=True) as con:
+            snapshots[name] = {r["invocation_id"]: r for r in rows(con, "select * from main_pipeline_costs.dbt_invocations")}
+    mid, end = snapshots["mid"], snapshots["end"]
+    assert mid and all(end[i] == r and r["run_ended_at"] <= as_of for i, r in mid.items())
+    minute = 60
+    assert all(i in mid for i, r in end.items() if (as_of - r["run_ended_at"]).total_seconds() > minute)
+    running = [r for r in end.values() if r["run_started_at"] < as_of < r["run_ended_at"]]
+    assert running and not any(r["invocation_id"] in mid for r in running)
+
+
+def test_sao_reuse_rules() -> None:
+    hour = 3_600_000_000
+    nodes = pipelines.SAO_JOBS[0].nodes
+    built_at = {n.name: 0 for n in nodes if n.name != project.BROKEN_MODEL}
+    # no new data anywhere: everything but the never-built model is reused, tests with their model
+    reused = pipelines.sao_reuse(nodes, dict(built_at), 10 * hour, random.Random(1), 0.0)
+    assert reused == {n.name for n in nodes} - {project.BROKEN_MODEL}
+    # new data everywhere, long after the last build: everything that reads data is built
+    state = dict(built_at)
+    reused = pipelines.sao_reuse(nodes, state, 10 * hour, random.Random(1), 1.0)
+    assert reused == {"dim_channels"}  # reads a seed only: never new data
+    assert state["fct_attribution"] == 10 * hour and state["dim_channels"] == 0
+    # new data again an hour later: build_after (4 h) keeps fct_attribution, (2 h, all) fct_campaign_performance
+    reused = pipelines.sao_reuse(nodes, state, 11 * hour, random.Random(1), 1.0)
+    assert {"fct_attribution", "fct_campaign_performance", "dim_channels"} <= reused
+    assert "int_sessions_attributed" not in reused and "stg_sessions" not in reused
+
+
+def test_run_operation_and_cancelled_runs_upload_nothing() -> None:
+    from pipeline_costs.dbt_runs import ArrivalModel, Invocation, InvocationRunner
+    base: dict = {"target": "dev", "run_started_us": 1_700_000_000_000_000, "gcp_project": "acme-analytics",
+                  "location": "us", "user_email": "alice@acme.com", "dataset": "dbt_alice",
+                  "invocation_id": "00000000-0000-4000-8000-000000000001"}
+    operation = InvocationRunner(Invocation(env={}, command="run-operation", nodes=(), **base), random.Random(1),
+                                 ArrivalModel())
+    jobs = operation.run()
+    assert jobs and not operation.results and not operation.uploaded and operation.upload_end_ms is None
+    run = InvocationRunner(Invocation(env={}, command="run", nodes=project.nodes("stg_orders", "int_orders_enriched"),
+                                      plants=frozenset({"stopped"}), **base), random.Random(1), ArrivalModel())
+    run.run()
+    assert run.cancelled and not run.uploaded
+    built = InvocationRunner(Invocation(env={}, command="run", nodes=project.nodes("stg_orders"), **base),
+                             random.Random(1), ArrivalModel())
+    jobs = built.run()
+    assert built.uploaded and [r.status for r in built.results] == ["success"]
+    assert [j.statement_type for j in jobs[-2:]] == ["INSERT", "INSERT"]  # the upload's statements
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground truth with run results (sections 8-9)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_second_attribution_path(world: duckdb.DuckDBPyConnection) -> None:
+    matched = rows(world, "select * from ground_truth.query_costs where attribution_source = 'adapter_response'")
+    results = {r["adapter_job_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_node_results")}
+    invocations = {r["invocation_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_invocations")}
+    assert matched
+    for q in matched:
+        result = results[q["job_id"]]
+        inv = invocations[result["invocation_id"]]
+        assert (q["invocation_id"], q["node_id"], q["attribution"]) == (
+            result["invocation_id"], result["node_id"], "attributed")
+        assert (q["pipeline_id"], q["pipeline_run_id"], q["orchestrator"]) == (
+            inv["pipeline_id"], inv["pipeline_run_id"], inv["orchestrator"])
+    growth = {q["node_id"] for q in matched if q["node_id"].startswith("model.growth_dbt.")}
+    assert growth == {"model.growth_dbt.growth_signups", "model.growth_dbt.growth_funnel"}
+    # the SCRIPT of an incremental model: the parent is reported, its children inherit
+    children = rows(world, """select * from ground_truth.query_costs
+        where node_id = 'model.growth_dbt.growth_cohorts'""")
+    assert children and {c["attribution_source"] for c in children} == {"script_parent"}
+    assert all(results[c["parent_job_id"]]["node_id"] == c["node_id"] for c in children)
+    # a damaged comment: the uploaded run resolves it exactly, the run whose upload failed via labels
+    uploaded = truth_of(world, planted(world, "adapter_response_fallback")[0]["job_id"])
+    assert (uploaded["attribution_source"], uploaded["node_id"]) == (
+        "adapter_response", f"model.{project.PROJECT_NAME}.int_sessions_attributed")
+    assert truth_of(world, planted(world, "label_fallback")[0]["job_id"])["attribution_source"] == "label"
+    # a reported job the logs do not hold attaches to nothing; its result is still in model_costs
+    for p in planted(world, "result_job_not_in_logs"):
+        assert scalar(world, f"select count(*) from ground_truth.query_costs where job_id = '{p['job_id']}'") == 0
+    sandbox = rows(world, """select m.* from ground_truth.model_costs m join main_pipeline_costs.dbt_node_results r
+        using (invocation_id, node_id) where r.adapter_project_id = 'acme-sandbox'""")
+    assert sandbox and all(m["query_count"] == 0 and m["cost"] == 0 and m["has_run_result"] for m in sandbox)
+    assert {m["pipeline_id"] for m in sandbox} == {f"{project.PROJECT_NAME}.sandbox.run"}
+
+
+def test_model_costs_rows_of_node_results(world: duckdb.DuckDBPyConnection) -> None:
+    results = rows(world, "select distinct * from main_pipeline_costs.dbt_node_results")
+    invocations = {r["invocation_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_invocations")}
+    models = {(m["invocation_id"], m["node_id"]): m for m in rows(world, "select * from ground_truth.model_costs")}
+    for r in results:
+        m = models[(r["invocation_id"], r["node_id"])]
+        assert m["has_run_result"] and m["status"] == r["status"] and m["thread_id"] == r["thread_id"]
+        assert (m["execute_started_at"], m["execute_completed_at"], m["compile_started_at"]) == (
+            r["execute_started_at"], r["execute_completed_at"], r["compile_started_at"])
+        assert (m["dbt_execution_time_s"], m["rows_affected"]) == (r["execution_time_s"], r["rows_affected"])
+        if m["query_count"] == 0:
+            inv = invocations[r["invocation_id"]]
+            assert (m["pipeline_id"], m["pipeline_run_id"]) == (inv["pipeline_id"], inv["pipeline_run_id"])
+            assert m["cost"] == 0 and m["first_started_at"] is None
+    assert sum(1 for m in models.values() if not m["has_run_result"]) > 0  # runs without an upload
+    reused = [models[(r["invocation_id"], r["node_id"])] for r in results if r["status"] == "reused"]
+    assert reused and all(m["query_count"] == 0 and m["cost"] == 0 for m in reused)
+
+
+def test_model_reuse_follows_the_rules(world: duckdb.DuckDBPyConnection) -> None:
+    counts = {r["invocation_id"]: r for r in rows(world, """
+        select invocation_id, count(*) as models, count_if(status = 'reused') as reused,
+               count_if(status in ('success', 'error', 'partial success')) as built,
+               count_if(status = 'skipped') as skipped
+        from (select distinct * from main_pipeline_costs.dbt_node_results) where resource_type = 'model'
+        group by 1""")}
+    reuse = rows(world, "select * from ground_truth.model_reuse order by pipeline_id, run_started_at, invocation_id")
+    assert {r["invocation_id"] for r in reuse} == set(counts)
+    history: dict[str, list[dict]] = {}
+    for r in reuse:
+        c = counts[r["invocation_id"]]
+        assert (r["model_count"], r["reused_count"], r["built_count"], r["skipped_count"]) == (
+            c["models"], c["reused"], c["built"], c["skipped"])
+        base = r["reused_count"] + r["built_count"]
+        assert r["reuse_rate"] == (r["reused_count"] / base if base else None)
+        assert r["meets_reuse_goal"] == (base > 0 and r["reused_count"] * 100 >= 30 * base)
+        past = history.setdefault(r["pipeline_id"], [])
+        window = [*past[-6:], r]
+        total = sum(w["reused_count"] + w["built_count"] for w in window)
+        rolling = Fraction(sum(w["reused_count"] for w in window), total) if total else None
+        assert r["rolling_reuse_rate"] == (float(rolling) if rolling is not None else None)
+        assert r["previous_reuse_rate"] == (past[-1]["reuse_rate"] if past else None)
+        if past and rolling is not None and past[-1]["_rolling"] is not None:
+            before = past[-1]["_rolling"]
+            assert r["reuse_trend"] == ("up" if rolling > before else "down" if rolling < before else "flat")
+        else:
+            assert r["reuse_trend"] is None
+        r["_rolling"] = rolling
+        past.append(r)
+    assert {r["reuse_trend"] for r in reuse} == {"up", "down", "flat", None}
+    assert {r["meets_reuse_goal"] for r in reuse} == {True, False}
+
+
+def test_reuse_marts_show_every_outcome(month_world: duckdb.DuckDBPyConnection) -> None:
+    con = month_world
+    priorities = {r["pipeline_id"]: r for r in rows(con, "select * from ground_truth.sao_opportunities")}
+    assert {r["priority"] for r in priorities.values()} == {"High", "Medium", "Low"}
+    for r in priorities.values():
+        d = r["reused_count"] + r["built_count"]
+        expected = Fraction(0)
+        if d and r["reused_count"] * 100 < 30 * d:
+            expected = (Fraction(r["total_cost"]) * 30 * (30 * d - 100 * r["reused_count"])
+                        / (30 * 100 * (d - r["reused_count"])))
+        assert abs(Fraction(r["estimated_monthly_savings"]) - expected) <= Fraction(1, 10**15)
+        assert r["priority"] == ("High" if expected >= 100 else "Medium" if expected >= 10 else "Low")
+        assert r["runs_per_day"] == r["run_count"] / 30
+    assert priorities["920001"]["reused_count"] > 0 and priorities["918273"]["reused_count"] == 0
+    slo = {r["slo_status"] for r in rows(con, "select * from ground_truth.slo_compliance")}
+    assert slo == {"met", "breached", "never_built", "no_slo"}
+    gaps = {r["config_gap"] for r in rows(con, "select * from ground_truth.freshness_coverage")}
+    assert gaps == {"sao_without_freshness", "freshness_without_sao", "none"}
+    assert {r["meets_coverage_goal"] for r in rows(con, "select * from ground_truth.freshness_coverage")} == {
+        True, False}
+    overlap = rows(con, "select * from ground_truth.job_overlap")
+    assert overlap and all(r["job_count"] >= 2 and "acme/analytics-dbt/dbt CI" not in r["job_ids"] for r in overlap)
+    assert all(r["redundant_build_count"] < r["build_count"] for r in overlap)
+    savings = rows(con, "select * from ground_truth.reuse_savings")
+    assert savings and any(r["sample_size"] > 0 and r["estimated_cost_saved"] > 0 for r in savings)
+    trends = {r["reuse_trend"] for r in rows(con, "select reuse_trend from ground_truth.model_reuse")}
+    assert trends == {"up", "down", "flat", None}
+
+
+def test_job_overlap_and_reuse_savings_recomputed(month_world: duckdb.DuckDBPyConnection) -> None:
+    """The two window marts, recomputed from the uploaded rows and model_costs in SQL."""
+    con = month_world
+    builds = """
+        select r.invocation_id, r.node_id, i.pipeline_id, coalesce(i.target_name, '(unknown target)') as target,
+               i.job_type, r.status, r.execution_time_s, coalesce(m.cost, 0) as cost
+        from (select distinct * from main_pipeline_costs.dbt_node_results) r
+        join main_pipeline_costs.dbt_invocations i using (invocation_id)
+        left join ground_truth.model_costs m using (invocation_id, node_id)
+        where r.resource_type = 'model'
+          and i.run_started_at >= timestamptz '2026-10-22 00:00:00+00' and i.run_started_at < timestamptz '2026-11-21 00:00:00+00'"""
+    expected = {(r["target"], r["node_id"]): r for r in rows(con, f"""
+        with b as ({builds}), per_job as (
+            select target, node_id, pipeline_id, count(*) as n, sum(cost) as cost from b
+            where status in ('success', 'error', 'partial success') and coalesce(job_type, '') <> 'ci' group by all)
+        select target, node_id, count(*) as jobs, sum(n) as n, sum(cost) as cost,
+               string_agg(pipeline_id, ', ' order by pipeline_id) as ids,
+               arg_min(pipeline_id, (-n, pipeline_id)) as primary_job
+        from per_job group by all having count(*) > 1""")}
+    got = {(r["target_name"], r["node_id"]): r for r in rows(con, "select * from ground_truth.job_overlap")}
+    assert set(got) == set(expected)
+    for key, e in expected.items():
+        g = got[key]
+        assert (g["job_count"], g["build_count"], g["job_ids"], g["primary_pipeline_id"]) == (
+            e["jobs"], e["n"], e["ids"], e["primary_job"])
+        assert abs(g["total_cost"] - e["cost"]) <= TOLERANCE
+    medians = {(r["target"], r["node_id"]): r for r in rows(con, f"""
+        with b as ({builds}) select target, node_id, count(*) as n, median(cost) as cost,
+               median(execution_time_s) as seconds
+        from b where status in ('success', 'error', 'partial success') group by all""")}
+    for r in rows(con, "select * from ground_truth.reuse_savings"):
+        m = medians.get((r["target_name"], r["node_id"]))
+        assert r["sample_size"] == (m["n"] if m else 0)
+        if m:
+            assert abs(r["estimated_cost_saved"] - Decimal(str(m["cost"]))) <= Decimal("1e-12")
+            assert abs(r["estimated_seconds_saved"] - m["seconds"]) < 1e-9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import textwrap
@@ -25,6 +26,9 @@ def _write_user_project(root: Path, db: Path) -> None:
         query-comment:
           comment: "{{{{ dbt_pipeline_costs.query_comment(node) }}}}"
           job-label: true
+
+        on-run-end:
+          - "{{{{ dbt_pipeline_costs.upload_run_results(results) }}}}"
 
         vars:
           dbt_pipeline_costs_bigquery_regions: ["us", "eu"]
@@ -75,3 +79,24 @@ def test_readme_install_in_a_fresh_project(tmp_path: Path) -> None:
     assert summary["n"] > 0 and summary["billed"] > 0
     attributed = rows(db, "select count(*) as n from analytics_pipeline_costs.model_costs")[0]["n"]
     assert attributed > 0
+
+    # The first build created the upload tables and its own on-run-end hook filled them; a second
+    # build appends, and its node results (all of them, the user's model included) are in the marts.
+    _dbt(root, "build")
+    invocations = rows(db, "select invocation_id, pipeline_id, orchestrator from analytics_pipeline_costs.dbt_invocations")
+    assert len(invocations) == 2 and {r["pipeline_id"] for r in invocations} == {"acme_daily"}
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    last = results["metadata"]["invocation_id"]
+    uploaded = rows(db, f"""select node_id, status from analytics_pipeline_costs.dbt_node_results
+                            where invocation_id = '{last}'""")
+    assert sorted((r["node_id"], r["status"]) for r in uploaded) == sorted(
+        (r["unique_id"], r["status"]) for r in results["results"])
+    # The second build's marts saw the first build's upload (its own lands after them, on-run-end).
+    first = next(r["invocation_id"] for r in invocations if r["invocation_id"] != last)
+    reuse = rows(db, f"select model_count from analytics_pipeline_costs.model_reuse where invocation_id = '{first}'")
+    first_models = rows(db, f"""select count(*) as n from analytics_pipeline_costs.dbt_node_results
+                                where invocation_id = '{first}' and resource_type = 'model'""")[0]["n"]
+    assert first_models > 10 and reuse and reuse[0]["model_count"] == first_models
+    secrets = rows(db, "select count(*) as n from analytics_pipeline_costs.dbt_node_results "
+                       "where message like '%do-not-leak-me%'")[0]["n"]
+    assert secrets == 0

@@ -32,7 +32,9 @@ CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "model_costs": (
         ["invocation_id", "node_id"],
-        ["status", "cost", "currency", "query_count", "bytes_billed", "slot_ms", "execution_time_s"],
+        ["platform", "status", "cost", "currency", "query_count", "bytes_billed", "slot_ms", "execution_time_s", "pipeline_id",
+         "has_run_result", "thread_id", "execute_started_at", "execute_completed_at", "dbt_execution_time_s",
+         "rows_affected"],
     ),
     "pipeline_stage_costs": (
         ["pipeline_id", "pipeline_run_id", "stage"],
@@ -48,7 +50,37 @@ CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
         ["currency", "billed_cost", "attributed_cost", "unattributed_not_dbt_cost",
          "unattributed_dbt_without_node_cost", "unattributed_unknown_cost", "query_count"],
     ),
+    # reuse, freshness and SAO marts (docs/cost-rules.md section 9), measured at the generator's as-of
+    "model_reuse": (
+        ["invocation_id"],
+        ["pipeline_id", "model_count", "success_count", "error_count", "skipped_count", "reused_count",
+         "built_count", "reuse_rate", "meets_reuse_goal", "previous_reuse_rate", "rolling_reuse_rate", "reuse_trend"],
+    ),
+    "freshness_coverage": (
+        ["invocation_id", "package_name", "resource_type"],
+        ["node_count", "freshness_config_count", "build_after_count", "state_config_count", "coverage_pct",
+         "meets_coverage_goal", "is_sao_run", "config_gap"],
+    ),
+    "slo_compliance": (
+        ["node_id"],
+        ["build_after_s", "last_success_at", "age_s", "slo_status"],
+    ),
+    "sao_opportunities": (
+        ["pipeline_id"],
+        ["run_count", "runs_per_day", "avg_duration_s", "total_cost", "avg_run_cost", "currency", "reused_count",
+         "built_count", "current_reuse_rate", "impact_score", "estimated_monthly_savings", "priority"],
+    ),
+    "job_overlap": (
+        ["target_name", "node_id"],
+        ["job_count", "build_count", "job_ids", "total_cost", "primary_pipeline_id", "redundant_build_count",
+         "redundant_cost"],
+    ),
+    "reuse_savings": (
+        ["invocation_id", "node_id"],
+        ["sample_size", "estimated_cost_saved", "estimated_seconds_saved"],
+    ),
 }
+FLOAT_RELATIVE_TOLERANCE = 1e-9  # rates and scores are floats; their truth is exact
 
 
 def _mart_sql(mart: str) -> str:
@@ -61,8 +93,10 @@ def _same(column: str, got: Any, want: Any) -> bool:
     if got is None or want is None:
         return got is None and want is None
     if isinstance(want, Decimal) or isinstance(got, Decimal):
-        tolerance = Decimal("0.001") if column == "execution_time_s" else MONEY_TOLERANCE
+        tolerance = Decimal("0.001") if column.endswith("_s") else MONEY_TOLERANCE
         return abs(as_decimal(got) - as_decimal(want)) <= tolerance  # type: ignore[operator]
+    if isinstance(want, float) or isinstance(got, float):
+        return abs(float(got) - float(want)) <= FLOAT_RELATIVE_TOLERANCE * max(1.0, abs(float(want)))
     if isinstance(want, dt.datetime) and isinstance(got, dt.datetime):
         return got == want
     return got == want
@@ -97,6 +131,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bigquery") / "warehouse.duckdb"
 
 
+def _as_of(as_of: dt.datetime) -> list[str]:
+    """The SAO marts measure at the same moment the generator's truth does."""
+    return ["--vars", json.dumps({"dbt_pipeline_costs_as_of": as_of.isoformat()})]
+
+
 def _generate(db: Path, as_of: dt.datetime) -> None:
     generate(db, "--days", str(DAYS), "--end-date", END.isoformat(), "--seed", str(SEED),
              "--as-of", as_of.isoformat())
@@ -105,7 +144,7 @@ def _generate(db: Path, as_of: dt.datetime) -> None:
 @pytest.fixture(scope="module")
 def full_refresh(warehouse: Path) -> Path:
     _generate(warehouse, T1)
-    run_dbt(["build", "--full-refresh"], warehouse)
+    run_dbt(["build", "--full-refresh", *_as_of(T1)], warehouse)
     results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
     unit_tests = [r["status"] for r in results if r["unique_id"].startswith("unit_test.dbt_pipeline_costs.")]
     assert unit_tests and set(unit_tests) == {"pass"}, f"the package's dbt unit tests did not all run and pass: {unit_tests}"
@@ -121,7 +160,7 @@ def test_full_refresh_equals_ground_truth(full_refresh: Path, mart: str) -> None
 def incremental(full_refresh: Path) -> Path:
     before = rows(full_refresh, f"select count(*) as n from {MARTS_SCHEMA}.query_costs")[0]["n"]
     _generate(full_refresh, T2)
-    run_dbt(["build"], full_refresh)
+    run_dbt(["build", *_as_of(T2)], full_refresh)
     after = rows(full_refresh, f"select count(*) as n from {MARTS_SCHEMA}.query_costs")[0]["n"]
     assert after > before, "the incremental run added no queries: the test would prove nothing"
     return full_refresh
@@ -134,7 +173,7 @@ def test_incremental_equals_ground_truth(incremental: Path, mart: str) -> None:
 
 def test_rerun_over_the_same_window_changes_nothing(incremental: Path) -> None:
     before = snapshot(incremental)
-    run_dbt(["build"], incremental)
+    run_dbt(["build", *_as_of(T2)], incremental)
     assert snapshot(incremental) == before
 
 

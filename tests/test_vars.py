@@ -15,12 +15,18 @@ BAD_VARS = [
     ("{dbt_pipeline_costs_currency: JPY}", "has no rate for it"),
     ("{dbt_pipeline_costs_bigquery_default_edition: PLATINUM}", "is not a key of dbt_pipeline_costs_bigquery_slot_hour_prices"),
     ("{dbt_pipeline_costs_stage_by: owner}", "dbt_pipeline_costs_stage_by must be one of folder, tag, resource_type"),
+    ("{dbt_pipeline_costs_as_of: 'last tuesday'}", "dbt_pipeline_costs_as_of must be an ISO-8601 timestamp"),
+    ("{dbt_pipeline_costs_sao_window_days: 0}", "dbt_pipeline_costs_sao_window_days must be a whole number >= 1"),
+    ("{dbt_pipeline_costs_reuse_goal_pct: 150}", "dbt_pipeline_costs_reuse_goal_pct must be a number >= 0 and <= 100"),
+    ("{dbt_pipeline_costs_freshness_goal_pct: 'most'}", "dbt_pipeline_costs_freshness_goal_pct must be a number"),
+    ("{dbt_pipeline_costs_sao_medium_savings: 500}", "dbt_pipeline_costs_sao_medium_savings must be a number >= 0 and <= 100"),
 ]
 
 
 @pytest.mark.parametrize(("variables", "message"), BAD_VARS)
 def test_bad_var_gives_a_clear_message(tmp_path: Path, variables: str, message: str) -> None:
-    result = run_dbt(["compile", "--select", "query_costs", "pipeline_stage_costs", "--vars", variables],
+    result = run_dbt(["compile", "--select", "query_costs", "pipeline_stage_costs", "model_reuse", "freshness_coverage",
+                      "sao_opportunities", "slo_compliance", "--vars", variables],
                      tmp_path / "empty.duckdb", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0

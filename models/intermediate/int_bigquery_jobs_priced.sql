@@ -6,17 +6,53 @@
 -#}
 
 {%- set context_columns = dbt_pipeline_costs.query_comment_columns().values() | list -%}
+{#- Where each context column comes from when a node result's adapter_response names the job. -#}
+{%- set result_columns = {
+    'invocation_id': 'invocation_id', 'node_id': 'node_id', 'resource_type': 'resource_type',
+    'node_package': 'package_name', 'dbt_project': 'project_name', 'dbt_target': 'target_name',
+    'dbt_command': 'command', 'run_started_at': 'invocation_started_at', 'orchestrator': 'orchestrator',
+    'pipeline_id': 'pipeline_id', 'pipeline_run_id': 'pipeline_run_id', 'pipeline_task_id': 'pipeline_task_id',
+    'run_reason': 'run_reason',
+} -%}
+{#- Second attribution path (rule 8): a job without a node from its comment takes the context of
+    the node result whose adapter_response reported its job id (script children: their parent's). -#}
+{%- set reported_by_result = "{jobs}.job_id = {results}.adapter_job_id"
+    ~ " and {jobs}.attribution_source <> 'comment'"
+    ~ " and ({results}.adapter_project_id is null or {results}.adapter_project_id = {jobs}.project_id)" %}
 
 with
 
-jobs as (
-    select * from {{ ref('stg_bigquery__jobs') }}
-    where state = 'DONE' and not is_script_parent
+result_jobs as (
+    {#- One node result per reported job id (the latest, should an id ever repeat). -#}
+    select * from (
+        select
+            results.*,
+            row_number() over (
+                partition by results.adapter_job_id
+                order by results.execute_completed_at desc, results.invocation_id asc, results.node_id asc
+            ) as job_rank
+        from {{ ref('int_dbt_node_results') }} as results
+        where results.adapter_job_id is not null
+    ) as ranked
+    where job_rank = 1
 ),
 
 script_parents as (
-    select * from {{ ref('stg_bigquery__jobs') }}
-    where is_script_parent
+    select
+        parents.job_id,
+        parents.project_id,
+        parents.location,
+        {%- for column in context_columns %}
+        case
+            when results.adapter_job_id is not null then results.{{ result_columns[column] }}
+            else parents.{{ column }}
+        end as {{ column }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('stg_bigquery__jobs') }} as parents
+    left join result_jobs as results
+        on {{ reported_by_result.replace('{jobs}', 'parents').replace('{results}', 'results') }}
+    where parents.is_script_parent
 ),
 
 inherited as (
@@ -25,20 +61,30 @@ inherited as (
         {{ dbt_pipeline_costs.star_except('jobs', context_columns + ['attribution_source']) }},
         jobs.is_script_child and script_parents.job_id is null as is_parent_missing,
         case
-            when not jobs.is_script_child then jobs.attribution_source
-            when script_parents.invocation_id is not null then 'script_parent'
-            else 'none'
+            when jobs.is_script_child and script_parents.invocation_id is not null then 'script_parent'
+            when jobs.is_script_child then 'none'
+            when results.adapter_job_id is not null then 'adapter_response'
+            else jobs.attribution_source
         end as attribution_source,
         {%- for column in context_columns %}
-        case when jobs.is_script_child then script_parents.{{ column }} else jobs.{{ column }} end as {{ column }}
+        case
+            when jobs.is_script_child then script_parents.{{ column }}
+            when results.adapter_job_id is not null then results.{{ result_columns[column] }}
+            else jobs.{{ column }}
+        end as {{ column }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
-    from jobs
+    from {{ ref('stg_bigquery__jobs') }} as jobs
     left join script_parents
         on
             jobs.parent_job_id = script_parents.job_id
             and jobs.project_id = script_parents.project_id
             and jobs.location = script_parents.location
+    left join result_jobs as results
+        on
+            not jobs.is_script_child
+            and {{ reported_by_result.replace('{jobs}', 'jobs').replace('{results}', 'results') }}
+    where jobs.state = 'DONE' and not jobs.is_script_parent
 ),
 
 classified as (

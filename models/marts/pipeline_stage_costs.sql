@@ -1,12 +1,14 @@
 {#-
     One row per pipeline run x stage. The stage of a node is chosen by dbt_pipeline_costs_stage_by:
-    folder (directory of the node's file), tag (its first tag) or resource_type.
+    folder (directory of the node's file), tag (its first tag) or resource_type — taken from the
+    node's result in that invocation when it was uploaded (the project as it was then), else from
+    the current graph (docs/cost-rules.md sections 6 and 8).
 -#}
 {%- set stage_by = var('dbt_pipeline_costs_stage_by') -%}
 {%- set stage_expressions = {
-    'folder': "nodes.folder",
-    'tag': "coalesce(nodes.first_tag, '(untagged)')",
-    'resource_type': "nodes.resource_type",
+    'folder': "{relation}.folder",
+    'tag': "coalesce({relation}.first_tag, '(untagged)')",
+    'resource_type': "{relation}.resource_type",
 } -%}
 {%- if stage_by not in stage_expressions -%}
     {{ exceptions.raise_compiler_error(
@@ -23,16 +25,25 @@ nodes as (
     select * from {{ ref('stg_dbt__nodes') }}
 ),
 
+results as (
+    select * from {{ ref('stg_dbt__node_results') }}
+),
+
 staged as (
     select
         invocation_nodes.*,
         case
             when invocation_nodes.node_id is null then '(no node)'
-            when nodes.node_id is null then '(unknown node)'
-            else {{ stage_expressions[stage_by] }}
+            when results.node_id is not null then {{ stage_expressions[stage_by].replace('{relation}', 'results') }}
+            when nodes.node_id is not null then {{ stage_expressions[stage_by].replace('{relation}', 'nodes') }}
+            else '(unknown node)'
         end as stage
     from invocation_nodes
     left join nodes on invocation_nodes.node_id = nodes.node_id
+    left join results
+        on
+            invocation_nodes.invocation_id = results.invocation_id
+            and invocation_nodes.node_id = results.node_id
 ),
 
 final as (

@@ -15,8 +15,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline_costs import noise, schema
-from pipeline_costs.dbt_runs import ArrivalModel, InvocationRunner, Planted, billed_bytes, hex_id, query_hash
+from pipeline_costs import noise, run_results, schema
+from pipeline_costs.dbt_runs import (
+    ArrivalModel,
+    Invocation,
+    InvocationRunner,
+    Planted,
+    billed_bytes,
+    hex_id,
+    query_hash,
+)
 from pipeline_costs.noise import ANALYSTS
 from pipeline_costs.pipelines import DAY_MS, World
 from pipeline_costs.rows import Job, jobs_to_table
@@ -90,6 +98,9 @@ class BigQueryGenerator:
     config: GeneratorConfig
     planted: list[Planted] = field(default_factory=list)
     invocation_count: int = 0
+    # what the on-run-end uploads of the invocations finished by as_of left (run_results rows)
+    invocation_rows: list[run_results.Row] = field(default_factory=list)
+    node_result_rows: list[run_results.Row] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -111,10 +122,40 @@ class BigQueryGenerator:
                 )
             if inv.custom_comment is not None and day == self.world.plant_day:
                 self.planted.extend(
-                    Planted("non_package_comment", j.project_id, j.location, j.job_id) for j in inv_jobs
+                    Planted("non_package_comment", j.project_id, j.location, j.job_id)
+                    for j in inv_jobs if j.labels and j.statement_type != "SCRIPT"  # a SCRIPT parent is not priced
                 )
-            jobs.extend(inv_jobs)
+            self._upload(inv, runner)
+            if inv.jobs_in_logs:
+                jobs.extend(inv_jobs)
         return jobs
+
+    def _upload(self, inv: Invocation, runner: InvocationRunner) -> None:
+        """Run results of an invocation whose upload finished within the period, by as_of."""
+        cfg = self.config
+        end = runner.upload_end_ms
+        if not runner.uploaded or end is None or end > cfg.as_of_ms or end >= cfg.end_ms:
+            return
+        invocation, nodes = run_results.invocation_rows(inv, runner)
+        copies = 2 if "duplicate_upload" in inv.plants else 1  # the hook's statements ran twice
+        for _ in range(copies):
+            self.invocation_rows.append(invocation)
+            self.node_result_rows.extend(nodes)
+        reported = [r for r in nodes if r["adapter_job_id"] is not None]
+        if copies == 2 and reported:
+            first = reported[0]
+            self.planted.append(Planted("duplicate_upload", first["adapter_project_id"], inv.location,
+                                        first["adapter_job_id"], inv.invocation_id))
+        if not inv.jobs_in_logs:
+            self.planted.extend(Planted("result_job_not_in_logs", r["adapter_project_id"], inv.location,
+                                        r["adapter_job_id"], r["node_id"]) for r in reported)
+
+    def run_results(self) -> dict[str, pa.Table]:
+        """dbt_invocations and dbt_node_results (call after batches() is exhausted)."""
+        return {
+            "dbt_invocations": run_results.to_table("dbt_invocations", self.invocation_rows),
+            "dbt_node_results": run_results.to_table("dbt_node_results", self.node_result_rows),
+        }
 
     def _hand_made_noise(self, day: int) -> list[Job]:
         """Non-dbt scripts, the orphan script child, a hidden-bytes query, a job running at the end."""

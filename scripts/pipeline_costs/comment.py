@@ -139,3 +139,34 @@ def pipeline_context(
     if not ctx.get("pipeline_run_id"):
         ctx["pipeline_run_id"] = invocation_id
     return {key: value for key, value in ctx.items() if value}
+
+
+CLOUD_REASON_JOB_TYPES = {
+    "scheduled": "scheduled",
+    "github_pull_request": "ci",
+    "gitlab_merge_request": "ci",
+    "azure_pull_request": "ci",
+    "merge": "merge",
+}
+GITHUB_EVENT_JOB_TYPES = {
+    "pull_request": "ci",
+    "pull_request_target": "ci",
+    "push": "merge",
+    "merge_group": "merge",
+    "schedule": "scheduled",
+}
+
+
+def job_type(env: Mapping[str, str], var_job_type: str | None = None) -> str:
+    """docs/cost-rules.md section 7: the upload's job_type from the var, else the environment."""
+    if var_job_type:
+        return var_job_type
+    reason = env.get("DBT_CLOUD_RUN_REASON_CATEGORY", "")
+    if reason in CLOUD_REASON_JOB_TYPES:
+        return CLOUD_REASON_JOB_TYPES[reason]
+    event = env.get("GITHUB_EVENT_NAME", "")
+    if event in GITHUB_EVENT_JOB_TYPES:
+        return GITHUB_EVENT_JOB_TYPES[event]
+    if env.get("AIRFLOW_CTX_DAG_RUN_ID", "").startswith("scheduled__"):
+        return "scheduled"
+    return "other"

@@ -1,4 +1,5 @@
-"""One dbt invocation against BigQuery, job by job, as dbt-bigquery leaves it in JOBS.
+"""One dbt invocation against BigQuery, job by job, as dbt-bigquery leaves it in JOBS, and the
+node results dbt hands to the on-run-end hook (the package's upload_run_results).
 
 Per-row Python: dbt jobs are the small part of the volume. Every job carries the bookkeeping
 (invocation, node, pipeline) the ground truth is computed from.
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from pipeline_costs import comment as qc
-from pipeline_costs.project import PROJECT_NAME, Node
+from pipeline_costs.project import BROKEN_MODEL, PROJECT_NAME, Node, seed_row_count
 from pipeline_costs.rows import Job, TableRef
 
 MiB = 1024**2
@@ -73,6 +74,16 @@ class Invocation:
     custom_comment: str | None = None  # a user's own (non-package, non-JSON) query comment
     fail_rate: float = 0.0
     metadata_queries: int = 2
+    reused: frozenset[str] = frozenset()  # state-aware orchestration: nodes reused, no jobs
+    selectors: tuple[str, ...] | None = None  # --select of the invocation
+    is_full_refresh: bool = False
+    jobs_in_logs: bool = True  # False: its project's JOBS are not read (only its run results exist)
+    test_fail_rate: float = 0.03
+
+    @property
+    def runs_hooks(self) -> bool:
+        """dbt runs on-run-end (the upload) for every command but run-operation."""
+        return self.command != "run-operation"
 
     @property
     def run_started_at(self) -> datetime:
@@ -97,6 +108,24 @@ class Planted:
     location: str
     job_id: str
     note: str = ""
+
+
+@dataclass(slots=True)
+class NodeResult:
+    """One entry of dbt's `results` for a node (what the on-run-end upload receives)."""
+
+    node: Node
+    status: str  # success | error | skipped | reused | pass | fail | warn
+    thread: int  # 0-based worker thread
+    compile_ms: tuple[int, int] | None = None
+    execute_ms: tuple[int, int] | None = None
+    execution_time_s: float = 0.0
+    main_job: Job | None = None  # the statement whose adapter_response dbt reports
+    report_job_id: bool = True  # False for seeds: dbt-bigquery reports no job for a load
+    adapter_code: str | None = None
+    rows_affected: int | None = None
+    message: str | None = None
+    failures: int | None = None
 
 
 @dataclass
@@ -138,6 +167,12 @@ class InvocationRunner:
         self._tail_labels = qc.labels_from_fields(self.ctx, inv.invocation_id)
         self._marks: dict[str | None, tuple[str, list[qc.Label]]] = {}
         self.stopped = False
+        self.cancelled = False
+        self.results: list[NodeResult] = []
+        self._main: Job | None = None  # the statement of the node being run whose response dbt keeps
+        self.run_ended_ms: int | None = None  # when on-run-end started (the upload's run_ended_at)
+        self.upload_end_ms: int | None = None  # when the upload's last statement ended
+        self.uploaded = False
 
     def _mark(self, node: Node | None) -> tuple[str, list[qc.Label]]:
         """(comment, labels) of this invocation's queries for a node (None: no node), cached."""
@@ -223,17 +258,107 @@ class InvocationRunner:
 
     # -- the invocation ---------------------------------------------------------------------------
     def run(self) -> list[Job]:
-        rng = self.rng
-        t = self.inv.run_started_us // 1000 + randint(rng, 800, 4000)
+        inv, rng = self.inv, self.rng
+        t = inv.run_started_us // 1000 + randint(rng, 800, 4000)
         t = self._metadata(t)
-        free = [t] * self.inv.threads
-        for node in self.inv.nodes:
+        free = [t] * inv.threads
+        done_at: dict[str, int] = {}
+        failed: set[str] = set()  # nodes of this run that errored or were skipped
+        for node in inv.nodes:
             k = min(range(len(free)), key=free.__getitem__)
-            start = free[k] + randint(rng, 20, 400)
-            free[k] = self._node(node, start) + randint(rng, 10, 200)
+            ready = free[k]
+            for upstream in node.upstream:  # dbt starts a node once its upstream nodes are done
+                ready = max(ready, done_at.get(upstream, ready))
+            start = ready + randint(rng, 20, 400)
+            if node.name in inv.reused:
+                end = start + randint(rng, 1, 8)
+                self.results.append(NodeResult(node, "reused", k, message=REUSED_MESSAGE))
+            elif any(upstream in failed for upstream in node.upstream):
+                end = start + randint(rng, 1, 5)
+                failed.add(node.name)
+                self.results.append(NodeResult(node, "skipped", k))
+            else:
+                result = self._execute(node, start, k)
+                end = result.execute_ms[1] if result.execute_ms else result.compile_ms[1]  # type: ignore[index]
+                if result.status == "error":
+                    failed.add(node.name)
+            done_at[node.name] = end
+            free[k] = end + randint(rng, 10, 200)
             if self.stopped:
-                break
+                self.cancelled = True  # the user pressed Ctrl-C: no on-run-end hooks, no upload
+                return self.jobs
+        if inv.runs_hooks:
+            self._upload(max(free) + randint(rng, 50, 400))
         return self.jobs
+
+    def _execute(self, node: Node, start: int, thread: int) -> NodeResult:
+        """Compiles then executes one node; its result (and its jobs) are recorded."""
+        rng = self.rng
+        compiled = start + randint(rng, 5, 120)
+        result = NodeResult(node, "success", thread, compile_ms=(start, compiled))
+        self.results.append(result)
+        if node.name == BROKEN_MODEL:
+            result.status = "error"
+            result.message = _compile_error(node, long="long_message" in self.inv.plants)
+            result.execution_time_s = (compiled - start) / 1000
+            return result
+        executing = compiled + randint(rng, 1, 10)
+        self._main = None
+        end = self._node(node, executing)
+        done = end + randint(rng, 5, 60)
+        result.execute_ms = (executing, done)
+        result.execution_time_s = (done - start) / 1000
+        main = self._main
+        result.main_job = main
+        if main is not None and main.error_reason is not None and main.error_reason != "stopped":
+            result.status = "error"  # dbt reports no adapter_response for a failed node
+            result.message = _database_error(node, main.error_message or "")
+            result.main_job = None
+            return result
+        if node.resource_type == "seed":
+            rows = seed_row_count(node)
+            result.report_job_id, result.adapter_code, result.rows_affected = False, "INSERT", rows
+            result.message = f"INSERT {rows}"
+        elif node.resource_type == "test":
+            result.adapter_code, result.rows_affected = "SELECT", 1
+            if rng.random() < self.inv.test_fail_rate:
+                result.status, result.failures = "fail", randint(rng, 1, 40)
+                result.message = f"Got {result.failures} results, configured to fail if != 0"
+            else:
+                result.status, result.failures = "pass", 0
+        elif node.resource_type == "source":
+            result.adapter_code, result.rows_affected = "SELECT", 1
+            result.status = rng.choices(("pass", "warn", "error"), weights=(85, 10, 5))[0]
+        elif main is not None:
+            code, rows = _adapter_code_rows(main, rng)
+            result.adapter_code, result.rows_affected = code, rows
+            result.message = _adapter_message(code, rows, main.bytes_processed)
+        return result
+
+    def _upload(self, t: int) -> None:
+        """The on-run-end hook: one INSERT per package-owned table (no node: dbt_without_node jobs)."""
+        inv, rng = self.inv, self.rng
+        self.run_ended_ms = t
+        failed = "upload_failed" in inv.plants
+        rows = {"dbt_node_results": len(self.results), "dbt_invocations": 1}  # the hook's order
+        t += randint(rng, 5, 40)
+        for table, count in rows.items():
+            if not count:
+                continue
+            sql = (f"insert into `{inv.gcp_project}`.`{inv.dataset}_pipeline_costs`.`{table}`\n"
+                   f"  select * from unnest(@rows)  -- {count} row(s) of invocation {inv.invocation_id}")
+            job = self._job(t, Usage(randint(rng, 300, 1500), 0, 0, randint(rng, 20, 400)), sql,
+                            statement_type="INSERT", dml=(count, 0, 0))
+            if failed:
+                job.error_reason, job.dml = "accessDenied", None
+                job.error_message = (f"Access Denied: Table {inv.gcp_project}:{inv.dataset}_pipeline_costs.{table}: "
+                                     "Permission bigquery.tables.updateData denied on table (or it may not exist).")
+                self.planted.append(Planted("upload_failed", job.project_id, job.location, job.job_id,
+                                            inv.invocation_id))
+            self.jobs.append(self._marked(job, None))
+            t = job.end_ms + randint(rng, 20, 200)
+            self.upload_end_ms = job.end_ms
+        self.uploaded = not failed
 
     def _metadata(self, t: int) -> int:
         inv = self.inv
@@ -270,6 +395,8 @@ class InvocationRunner:
         """Runs one node starting at t; returns when its last job ended."""
         if node.resource_type == "seed":
             return self._seed(node, t)
+        if node.resource_type == "source":
+            return self._freshness(node, t)
         if node.resource_type == "test":
             return self._test(node, t)
         if node.materialization == "insert_overwrite":
@@ -285,6 +412,16 @@ class InvocationRunner:
             reservation_id=None, edition=None,
         )
         self.jobs.append(job)
+        self._main = job
+        return job.end_ms
+
+    def _freshness(self, node: Node, t: int) -> int:
+        sql = (f"select max(_loaded_at) as max_loaded_at, current_timestamp() as snapshotted_at\n"
+               f"from {self._fqn(f'{node.source_name}.{node.name}')}")
+        job = self._job(t, query_usage(self.rng, randint(self.rng, 1, 12) * MiB), sql)
+        job.referenced = [self._ref(f"{node.source_name}.{node.name}")]
+        self.jobs.append(self._marked(job, node))
+        self._main = job
         return job.end_ms
 
     def _test(self, node: Node, t: int) -> int:
@@ -303,6 +440,7 @@ class InvocationRunner:
             job = self._job(t, usage, sql)
         job.referenced = [self._ref(node.upstream[0])]
         self.jobs.append(self._marked(job, node))
+        self._main = job
         return job.end_ms
 
     def _model_sql(self, node: Node) -> tuple[str, str]:
@@ -344,12 +482,14 @@ class InvocationRunner:
             elif attempt > 0:
                 self.planted.append(Planted("retry_success", job.project_id, job.location, job.job_id,
                                             node.unique_id))
-            corrupt = "corrupt_comment" in inv.plants and node.name == "int_sessions_attributed"
+            corrupt = node.name == "int_sessions_attributed" and bool(CORRUPT_PLANTS & inv.plants)
             if corrupt:
-                self.planted.append(Planted("label_fallback", job.project_id, job.location, job.job_id,
-                                            node.unique_id))
+                # the run that uploads its results resolves the job through adapter_response
+                case = "label_fallback" if "corrupt_comment" in inv.plants else "adapter_response_fallback"
+                self.planted.append(Planted(case, job.project_id, job.location, job.job_id, node.unique_id))
             self._fail(job, node)
             self.jobs.append(self._marked(job, node, corrupt=corrupt))
+            self._main = job
             end = job.end_ms
             t = end + randint(rng, 1000, 5000)
         return end
@@ -358,9 +498,15 @@ class InvocationRunner:
         inv, rng = self.inv, self.rng
         if "node_error" in inv.plants and node.name == "dim_channels":
             # runtime error after scanning: bytes reported, not billable on demand
-            job.error_reason, job.error_message = "invalidQuery", "division by zero: 1 / 0"
+            job.error_reason, job.error_message = "invalidQuery", NASTY_ERROR
             job.dml = None
             self.planted.append(Planted("node_error", job.project_id, job.location, job.job_id, node.unique_id))
+        elif "upstream_error" in inv.plants and node.name == "stg_ad_spend":
+            # compile-time error in a view: its downstream nodes are skipped
+            job.end_ms = job.start_ms + randint(rng, 200, 900)
+            job.error_reason, job.error_message = "invalidQuery", "Unrecognized name: spend_usd at [3:8]"
+            job.bytes_processed, job.bytes_billed, job.slot_ms, job.dml = 0, 0, 0, None
+            self.planted.append(Planted("upstream_error", job.project_id, job.location, job.job_id, node.unique_id))
         elif "stopped" in inv.plants and node.name == "int_orders_enriched":
             job.end_ms = job.start_ms + (job.end_ms - job.start_ms) // 2 + 1
             job.error_reason = "stopped"
@@ -469,6 +615,7 @@ class InvocationRunner:
         parent.slot_ms = sum(k.slot_ms or 0 for k in kids)
         self.jobs.append(parent)
         self.jobs.extend(kids)
+        self._main = parent  # dbt-bigquery reports the SCRIPT's job (insert_overwrite)
         return parent.end_ms
 
 
@@ -494,3 +641,71 @@ class ArrivalModel:
         if rng.random() < self.late_fraction:
             return randint(rng, 10 * 60_000, 12 * 3_600_000)
         return min(int(rng.expovariate(1 / 90_000)), 10 * 60_000)
+
+
+REUSED_MESSAGE = "Reused: no new data upstream since the last build"
+CORRUPT_PLANTS = frozenset({"corrupt_comment", "corrupt_comment_uploaded"})
+# A runtime error whose text has everything an upload must escape: quotes, backslash, unicode, `*/`.
+NASTY_ERROR = (
+    "Error evaluating expression \"safe_divide(spend, clicks) */ 100\": division by zero: 1 / 0; "
+    "channel 'café \\ ☕'"
+)
+
+
+def _format_bytes(num_bytes: int | None) -> str | int | None:
+    """dbt-bigquery's BigQueryConnectionManager.format_bytes."""
+    if not num_bytes:
+        return num_bytes
+    value = float(num_bytes)
+    for unit in ("Bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024.0:
+            return f"{value:3.1f} {unit}"
+        value /= 1024.0
+    return f"{value * 1024.0:3.1f} PiB"
+
+
+def _format_rows(rows: int) -> str:
+    """dbt-bigquery's BigQueryConnectionManager.format_rows_number."""
+    value = float(rows)
+    for unit in ("", "k", "m", "b", "t"):
+        if abs(value) < 1000.0:
+            return f"{value:3.1f}{unit}".strip()
+        value /= 1000.0
+    return f"{value * 1000.0:3.1f}t"
+
+
+def _adapter_code_rows(job: Job, rng: random.Random) -> tuple[str, int | None]:
+    """(code, rows_affected) of dbt-bigquery's adapter_response for a model's main statement."""
+    if job.statement_type == "CREATE_VIEW":
+        return "CREATE VIEW", None
+    if job.statement_type == "SCRIPT":
+        return "SCRIPT", None
+    if job.statement_type == "CREATE_TABLE_AS_SELECT":
+        return "CREATE TABLE", max(1, (job.bytes_processed or 0) // randint(rng, 150, 400))
+    if job.dml is not None:
+        return job.statement_type or "MERGE", sum(job.dml)
+    return job.statement_type or "SELECT", None
+
+
+def _adapter_message(code: str, rows: int | None, processed: int | None) -> str:
+    """dbt-bigquery's adapter_response._message, which dbt reports as the node's message."""
+    if rows is not None:
+        return f"{code} ({_format_rows(rows)} rows, {_format_bytes(processed)} processed)"
+    if processed is not None:
+        return f"{code} ({_format_bytes(processed)} processed)"
+    return code
+
+
+def _database_error(node: Node, error: str) -> str:
+    return (f"Database Error in {node.resource_type} {node.name} ({node.original_file_path})\n  {error}\n"
+            f"  compiled code at target/run/{node.package}/{node.original_file_path}")
+
+
+def _compile_error(node: Node, *, long: bool = False) -> str:
+    message = (f"Compilation Error in {node.resource_type} {node.name} ({node.original_file_path})\n"
+               "  'forecast_horizon' is undefined. This can happen when calling a macro that does not exist. "
+               'Check for typos and/or install package dependencies with "dbt deps".')
+    if long:  # a deep macro stack: longer than the upload keeps
+        message += "".join(f"\n  > in macro forecast_step_{i} (macros/forecast/step_{i}.sql)" for i in range(120))
+        message += f"\n  > called by {node.resource_type} {node.name} ({node.original_file_path})"
+    return message

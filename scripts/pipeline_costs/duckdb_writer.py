@@ -19,8 +19,12 @@ TRUTH_DDL: dict[str, str] = {
         bytes_billed BIGINT, slot_ms BIGINT, cost DECIMAL(38,18), currency VARCHAR, cost_date DATE,
         started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ""",
     "model_costs": """
-        invocation_id VARCHAR, node_id VARCHAR, status VARCHAR, cost DECIMAL(38,18), currency VARCHAR,
-        query_count BIGINT, bytes_billed BIGINT, slot_ms BIGINT, execution_time_s DECIMAL(38,3)""",
+        invocation_id VARCHAR, node_id VARCHAR, platform VARCHAR, resource_type VARCHAR, pipeline_id VARCHAR,
+        pipeline_run_id VARCHAR, status VARCHAR, cost DECIMAL(38,18), currency VARCHAR, query_count BIGINT,
+        bytes_billed BIGINT, slot_ms BIGINT, first_started_at TIMESTAMPTZ, last_ended_at TIMESTAMPTZ,
+        execution_time_s DECIMAL(38,3), has_run_result BOOLEAN, thread_id VARCHAR, compile_started_at TIMESTAMPTZ,
+        execute_started_at TIMESTAMPTZ, execute_completed_at TIMESTAMPTZ, dbt_execution_time_s DOUBLE,
+        rows_affected BIGINT""",
     "pipeline_stage_costs": """
         pipeline_id VARCHAR, pipeline_run_id VARCHAR, stage VARCHAR, cost DECIMAL(38,18), currency VARCHAR,
         query_count BIGINT, model_count BIGINT""",
@@ -37,12 +41,41 @@ TRUTH_DDL: dict[str, str] = {
     "planted_cases": """
         case_name VARCHAR, project_id VARCHAR, location VARCHAR, job_id VARCHAR, note VARCHAR, present BOOLEAN,
         state VARCHAR""",
+    "model_reuse": """
+        invocation_id VARCHAR, pipeline_id VARCHAR, pipeline_run_id VARCHAR, command VARCHAR, job_type VARCHAR,
+        target_name VARCHAR, run_started_at TIMESTAMPTZ, model_count BIGINT, success_count BIGINT,
+        error_count BIGINT, partial_success_count BIGINT, skipped_count BIGINT, no_op_count BIGINT,
+        reused_count BIGINT, built_count BIGINT, reuse_rate DOUBLE, reuse_goal_pct DOUBLE, meets_reuse_goal BOOLEAN,
+        previous_reuse_rate DOUBLE, rolling_reuse_rate DOUBLE, reuse_trend VARCHAR""",
+    "freshness_coverage": """
+        invocation_id VARCHAR, package_name VARCHAR, resource_type VARCHAR, pipeline_id VARCHAR,
+        target_name VARCHAR, run_started_at TIMESTAMPTZ, node_count BIGINT, freshness_config_count BIGINT,
+        build_after_count BIGINT, state_config_count BIGINT, coverage_pct DOUBLE, coverage_goal_pct DOUBLE,
+        meets_coverage_goal BOOLEAN, is_sao_run BOOLEAN, config_gap VARCHAR""",
+    "slo_compliance": """
+        node_id VARCHAR, package_name VARCHAR, name VARCHAR, last_pipeline_id VARCHAR, last_result_at TIMESTAMPTZ,
+        last_status VARCHAR, build_after_count BIGINT, build_after_period VARCHAR, build_after_s BIGINT,
+        last_success_at TIMESTAMPTZ, as_of TIMESTAMPTZ, age_s BIGINT, slo_status VARCHAR""",
+    "sao_opportunities": """
+        pipeline_id VARCHAR, run_count BIGINT, runs_per_day DOUBLE, avg_duration_s DOUBLE,
+        total_cost DECIMAL(38,18), avg_run_cost DECIMAL(38,18), currency VARCHAR, reused_count BIGINT,
+        built_count BIGINT, current_reuse_rate DOUBLE, reuse_goal_pct DOUBLE, impact_score DOUBLE,
+        estimated_monthly_savings DECIMAL(38,18), priority VARCHAR""",
+    "job_overlap": """
+        target_name VARCHAR, node_id VARCHAR, job_count BIGINT, build_count BIGINT, job_ids VARCHAR,
+        total_cost DECIMAL(38,18), currency VARCHAR, primary_pipeline_id VARCHAR, redundant_build_count BIGINT,
+        redundant_cost DECIMAL(38,18)""",
+    "reuse_savings": """
+        invocation_id VARCHAR, node_id VARCHAR, pipeline_id VARCHAR, target_name VARCHAR,
+        run_started_at TIMESTAMPTZ, sample_size BIGINT, estimated_cost_saved DECIMAL(38,18), currency VARCHAR,
+        estimated_seconds_saved DOUBLE""",
     "generator_runs": """
         seed BIGINT, days INTEGER, end_date DATE, as_of TIMESTAMPTZ, scale DOUBLE, currency VARCHAR,
         generator_version VARCHAR, jobs_us BIGINT, jobs_eu BIGINT, query_costs_rows BIGINT,
         model_costs_rows BIGINT, pipeline_stage_costs_rows BIGINT, pipeline_cost_history_rows BIGINT,
-        cost_coverage_rows BIGINT""",
+        cost_coverage_rows BIGINT, dbt_invocations_rows BIGINT, dbt_node_results_rows BIGINT""",
 }
+RUN_RESULTS_SCHEMA = "main_pipeline_costs"  # where the integration project's package models live
 
 
 def jobs_table(region: str) -> str:
@@ -77,6 +110,19 @@ class DuckDBWriter:
                 self.con.execute(f"INSERT INTO {TRUTH_SCHEMA}.{name} SELECT * FROM __truth")
             finally:
                 self.con.unregister("__truth")
+
+    def write_run_results(self, tables: dict[str, pa.Table], schema_name: str = RUN_RESULTS_SCHEMA) -> None:
+        """The package-owned upload tables, as the on-run-end hooks left them (created or replaced)."""
+        self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_name}"')
+        for name, table in tables.items():
+            self.con.execute(f'CREATE OR REPLACE TABLE "{schema_name}".{name} ({schema.run_results_ddl(name)})')
+            if table.num_rows == 0:
+                continue
+            self.con.register("__results", table)
+            try:
+                self.con.execute(f'INSERT INTO "{schema_name}".{name} SELECT * FROM __results')
+            finally:
+                self.con.unregister("__results")
 
     def drop_truth(self) -> None:
         """Without --truth an old ground truth would describe other data: remove it."""

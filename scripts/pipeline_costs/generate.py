@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from pipeline_costs import __version__, pricing
 from pipeline_costs.bigquery_generator import BigQueryGenerator, GeneratorConfig
-from pipeline_costs.duckdb_writer import DuckDBWriter
+from pipeline_costs.duckdb_writer import RUN_RESULTS_SCHEMA, DuckDBWriter
 from pipeline_costs.ground_truth import TruthCollector, compute
 
 
@@ -62,6 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="output DuckDB file (default pipeline_costs.duckdb)")
     parser.add_argument("--truth", action=argparse.BooleanOptionalAction, default=True,
                         help="write the ground_truth schema (default: yes)")
+    parser.add_argument("--run-results-schema", default=RUN_RESULTS_SCHEMA,
+                        help="schema of the run results tables dbt_invocations and dbt_node_results the "
+                        f"package's on-run-end upload would have left (created or replaced; default {RUN_RESULTS_SCHEMA})")
     return parser
 
 
@@ -92,11 +95,13 @@ def run(args: argparse.Namespace) -> int:
                     pending.popleft().result()
             while pending:
                 pending.popleft().result()
+        results = generator.run_results()
+        writer.write_run_results(results, args.run_results_schema)
         truth_rows: dict[str, int] = {}
         if collector is not None:
             raw = collector.table()
-            tables = compute(raw, generator.planted, config.currency)
-            tables["generator_runs"] = _generator_runs(config, writer.rows, tables)
+            tables = compute(raw, generator.planted, config.currency, results, config.as_of_time)
+            tables["generator_runs"] = _generator_runs(config, writer.rows, tables, results)
             writer.write_truth(tables)
             truth_rows = {name: t.num_rows for name, t in tables.items()}
         else:
@@ -114,12 +119,15 @@ def run(args: argparse.Namespace) -> int:
         f"({config.start_date} to {config.end_date}, exclusive; seed {config.seed}, scale {config.scale:g}, "
         f"as of {config.as_of_time.isoformat()}, {generator.invocation_count:,} dbt invocations) into "
         f"{args.duckdb}: \"region-us\".jobs_by_project {writer.rows['us']:,} rows, "
-        f"\"region-eu\".jobs_by_project {writer.rows['eu']:,} rows; {truth}; {elapsed:.1f}s."
+        f"\"region-eu\".jobs_by_project {writer.rows['eu']:,} rows; run results in schema "
+        f"{args.run_results_schema}: dbt_invocations {results['dbt_invocations'].num_rows:,} rows, "
+        f"dbt_node_results {results['dbt_node_results'].num_rows:,} rows; {truth}; {elapsed:.1f}s."
     )
     return 0
 
 
-def _generator_runs(config: GeneratorConfig, rows: dict[str, int], tables: dict[str, pa.Table]) -> pa.Table:
+def _generator_runs(config: GeneratorConfig, rows: dict[str, int], tables: dict[str, pa.Table],
+                    results: dict[str, pa.Table]) -> pa.Table:
     return pa.Table.from_pylist([{
         "seed": config.seed,
         "days": config.days,
@@ -132,4 +140,5 @@ def _generator_runs(config: GeneratorConfig, rows: dict[str, int], tables: dict[
         "jobs_eu": rows["eu"],
         **{f"{name}_rows": tables[name].num_rows for name in (
             "query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage")},
+        **{f"{name}_rows": table.num_rows for name, table in results.items()},
     }])

@@ -1,7 +1,8 @@
 """Ground truth from the generator's own bookkeeping (docs/cost-rules.md, implemented independently).
 
 Inputs are the batches exactly as written (after the as_of snapshot) plus their bookkeeping columns:
-which invocation / node / pipeline the simulation gave each job. Comments and labels are never read.
+which invocation / node / pipeline the simulation gave each job; and the run results the uploads
+left (sections 7-8). Comments and labels are never read.
 Money is exact: integer quantities are summed per group, priced with integer weights over a common
 denominator, and rounded once (half away from zero) to 18 decimal places.
 """
@@ -9,7 +10,8 @@ denominator, and rounded once (half away from zero) to 18 decimal places.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
@@ -26,6 +28,7 @@ from pipeline_costs.project import stage_of
 MONEY = pa.decimal128(38, 18)
 SECONDS = pa.decimal128(38, 3)
 TS = pa.timestamp("ms", tz="UTC")
+TS_US = pa.timestamp("us", tz="UTC")
 QUANTITIES = ("q_on_demand", "q_standard", "q_enterprise", "q_enterprise_plus")
 EDITIONS = ("STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS")
 UNKNOWN_PIPELINE = "(unknown pipeline)"
@@ -90,8 +93,97 @@ def _np(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return column.to_numpy(zero_copy_only=False)
 
 
-def priced_jobs(raw: pa.Table) -> pd.DataFrame:
+Context = tuple[str, str | None, str, str, str | None]  # invocation, node, pipeline, pipeline run, orchestrator
+
+
+def _latest_first(value: object) -> tuple[bool, object]:
+    """Sort key, descending: a value before NULL, later before earlier."""
+    return (value is not None, value if value is not None else 0)
+
+
+@dataclass
+class Uploaded:
+    """Run results as staging keeps them (section 7): one row per invocation, one per (invocation,
+    node), and which job id each node result reported (section 8)."""
+
+    invocations: dict[str, dict] = field(default_factory=dict)
+    results: dict[tuple[str, str], dict] = field(default_factory=dict)
+    by_job: dict[str, tuple[str | None, Context]] = field(default_factory=dict)
+
+    @classmethod
+    def from_tables(cls, invocations: pa.Table | None, node_results: pa.Table | None) -> Uploaded:
+        uploaded = cls()
+        for row in (invocations.to_pylist() if invocations is not None else []):
+            kept = uploaded.invocations.get(row["invocation_id"])
+            if kept is None or (_latest_first(row["run_ended_at"]), row["node_result_count"]) > (
+                    _latest_first(kept["run_ended_at"]), kept["node_result_count"]):
+                uploaded.invocations[row["invocation_id"]] = row
+        for row in (node_results.to_pylist() if node_results is not None else []):
+            key = (row["invocation_id"], row["node_id"])
+            kept = uploaded.results.get(key)
+            # the latest execute_completed_at wins (NULL last); then the smallest status
+            if kept is None:
+                uploaded.results[key] = row
+                continue
+            mine, theirs = _latest_first(row["execute_completed_at"]), _latest_first(kept["execute_completed_at"])
+            if mine > theirs or (mine == theirs and (row["status"] or "") < (kept["status"] or "")):
+                uploaded.results[key] = row
+        # One result per reported job id: the latest execute_completed_at, then the smallest
+        # (invocation_id, node_id), should an id ever repeat.
+        chosen: dict[str, dict] = {}
+        for row in sorted((r for r in uploaded.results.values() if r["adapter_job_id"] is not None),
+                          key=lambda r: (r["invocation_id"], r["node_id"])):
+            kept = chosen.get(row["adapter_job_id"])
+            if kept is None or _latest_first(row["execute_completed_at"]) > _latest_first(kept["execute_completed_at"]):
+                chosen[row["adapter_job_id"]] = row
+        for job_id, row in chosen.items():
+            uploaded.by_job[job_id] = (row["adapter_project_id"], uploaded.context(row))
+        return uploaded
+
+    def invocation_context(self, invocation_id: str) -> tuple[str, str, str | None]:
+        """(pipeline_id, pipeline_run_id, orchestrator) of an invocation from its uploaded row."""
+        inv = self.invocations.get(invocation_id)
+        if inv is None:
+            return UNKNOWN_PIPELINE, invocation_id, None
+        return (inv["pipeline_id"] or UNKNOWN_PIPELINE, inv["pipeline_run_id"] or invocation_id,
+                inv["orchestrator"])
+
+    def context(self, result: dict) -> Context:
+        return (result["invocation_id"], result["node_id"], *self.invocation_context(result["invocation_id"]))
+
+    def match(self, project_id: str, job_id: str) -> Context | None:
+        found = self.by_job.get(job_id)
+        if found is None or (found[0] is not None and found[0] != project_id):
+            return None
+        return found[1]
+
+
+_CONTEXT_COLUMNS = ("_invocation_id", "_node_id", "_pipeline_id", "_pipeline_run_id", "_orchestrator")
+
+
+def _eligible(source: object, node_id: object) -> bool:
+    """Section 8: only a job whose comment gave no node is matched to an adapter_response."""
+    return not (source == "comment" and node_id is not None)
+
+
+def _matched_parents(raw: pa.Table, uploaded: Uploaded) -> dict[tuple[str, str, str], Context]:
+    """SCRIPT parents in the logs that a node result reported: their children inherit the context."""
+    if not uploaded.by_job:
+        return {}
+    ids = pa.array(list(uploaded.by_job), pa.string())
+    mask = pc.and_(pc.equal(raw["statement_type"].fill_null(""), "SCRIPT"), pc.is_in(raw["job_id"], value_set=ids))
+    parents = raw.filter(mask).select(["project_id", "_location", "job_id", "_source", "_node_id"]).to_pylist()
+    found: dict[tuple[str, str, str], Context] = {}
+    for row in parents:
+        context = uploaded.match(row["project_id"], row["job_id"])
+        if context is not None and _eligible(row["_source"], row["_node_id"]):
+            found[(row["project_id"], row["_location"], row["job_id"])] = context
+    return found
+
+
+def priced_jobs(raw: pa.Table, uploaded: Uploaded | None = None) -> pd.DataFrame:
     """One row per priced job (DONE, de-duplicated, not a SCRIPT parent) with its attribution."""
+    uploaded = uploaded or Uploaded()
     keys = pc.binary_join_element_wise(raw["project_id"], raw["_location"], raw["job_id"], "\x1f")
     first = ~pd.Series(_np(keys)).duplicated().to_numpy()
     raw = raw.filter(pa.array(first))
@@ -99,6 +191,7 @@ def priced_jobs(raw: pa.Table) -> pd.DataFrame:
     state = _np(raw["state"])
     statement = _np(raw["statement_type"].fill_null(""))
     priced = (state == "DONE") & (statement != "SCRIPT")
+    parents = _matched_parents(raw, uploaded)
     t = raw.filter(pa.array(priced))
 
     parent = t["parent_job_id"]
@@ -107,14 +200,38 @@ def priced_jobs(raw: pa.Table) -> pd.DataFrame:
     key_set = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
     parent_present = _np(pc.is_in(parent_keys, value_set=key_set))
     unknown = has_parent & ~parent_present
-    has_inv = _np(t["_invocation_id"].is_valid()) & ~unknown
-    has_node = _np(t["_node_id"].is_valid()) & has_inv
+
+    # What the comment / labels gave, then the second attribution path (section 8) on top.
+    context = {name: _np(t[name]).astype(object) for name in _CONTEXT_COLUMNS}
+    own_source = _np(t["_source"]).astype(object)
+    if uploaded.by_job:
+        ids = pa.array(list(uploaded.by_job), pa.string())
+        project_ids, job_ids = _np(t["project_id"]), _np(t["job_id"])
+        for i in np.flatnonzero(_np(pc.is_in(t["job_id"], value_set=ids)) & ~has_parent):
+            matched = uploaded.match(project_ids[i], job_ids[i])
+            if matched is not None and _eligible(own_source[i], context["_node_id"][i]):
+                for name, value in zip(_CONTEXT_COLUMNS, matched, strict=True):
+                    context[name][i] = value
+                own_source[i] = "adapter_response"
+    if parents:
+        locations, parent_ids = _np(t["_location"]), _np(parent).astype(object)
+        project_ids = _np(t["project_id"])
+        wanted = pa.array(sorted({k[2] for k in parents}), pa.string())
+        for i in np.flatnonzero(_np(pc.is_in(parent, value_set=wanted))):
+            matched = parents.get((project_ids[i], locations[i], parent_ids[i]))
+            if matched is not None:
+                for name, value in zip(_CONTEXT_COLUMNS, matched, strict=True):
+                    context[name][i] = value
+                own_source[i] = "script_parent"
+
+    has_inv = pd.notna(context["_invocation_id"]) & ~unknown
+    has_node = pd.notna(context["_node_id"]) & has_inv
     attribution = np.where(unknown, "unknown", np.where(~has_inv, "not_dbt",
                                                          np.where(has_node, "attributed", "dbt_without_node")))
-    source = np.where(has_inv, _np(t["_source"]), "none")
+    source = np.where(has_inv, own_source, "none")
 
     def ctx(name: str) -> np.ndarray:
-        values = _np(t[name]).astype(object)
+        values = context[name]
         values[~has_inv] = None
         return values
 
@@ -198,41 +315,131 @@ def query_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
     })
 
 
-def _nullable_sum(series: pd.Series) -> int | None:
-    valid = series.dropna()
-    return int(valid.sum()) if len(valid) else None
+Quantities = tuple[int, ...]
 
 
-def model_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+def _resource_type(node_id: str) -> str:
+    """A node id starts with its resource type (`model.pkg.name`; a sanitised label `model_pkg_name`)."""
+    return node_id.split(".", 1)[0] if "." in node_id else node_id.split("_", 1)[0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(value: object) -> int | None:
+    """A run results timestamp (datetime, or epoch microseconds) as epoch microseconds, exactly."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value - _EPOCH) // timedelta(microseconds=1)
+    return int(value)  # type: ignore[call-overload]
+
+
+def model_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices,
+                currency: str) -> tuple[pa.Table, dict[tuple[str, str], Quantities]]:
+    """Every (invocation, node) with a priced attributed job or a node result (sections 6 and 8).
+    Also returns each pair's summed quantities (the exact cost of its jobs) for section 9."""
     attributed = jobs[jobs["attribution"] == "attributed"].sort_values(["end_ms", "job_id"], kind="stable")
     by = ["invocation_id", "node_id"]
     sums = _group_units(attributed, by, prices)
     grouped = attributed.groupby(by, sort=True)
     last_reason = grouped["error_reason"].last(skipna=False)  # of the last-ending job, even if NULL
     status = np.where(last_reason.isna() | (last_reason == "stopped"), "success", "error")
-    seconds = (grouped["end_ms"].max() - grouped["start_ms"].min()).astype(int)
-    return pa.table({
-        "invocation_id": pa.array(sums.index.get_level_values(0), pa.string()),
-        "node_id": pa.array(sums.index.get_level_values(1), pa.string()),
-        "status": pa.array(status, pa.string()),
-        "cost": pa.array([_dec(u) for u in sums["units"]], MONEY),
-        "currency": pa.array([currency] * len(sums), pa.string()),
-        "query_count": pa.array(grouped.size().to_numpy(), pa.int64()),
-        "bytes_billed": pa.array([_nullable_sum(s) for _, s in grouped["bytes_billed"]], pa.int64()),
-        "slot_ms": pa.array([_nullable_sum(s) for _, s in grouped["slot_ms"]], pa.int64()),
-        "execution_time_s": pa.array([Decimal(int(ms)).scaleb(-3) for ms in seconds], SECONDS),
+    from_jobs: dict[tuple[str, str], dict] = {}
+    for i, (key, q, units, first, last, size, pipeline, run) in enumerate(zip(
+            sums.index, sums[list(QUANTITIES)].itertuples(index=False), sums["units"],
+            grouped["start_ms"].min(), grouped["end_ms"].max(), grouped.size(),
+            grouped["pipeline_id"].min(), grouped["pipeline_run_id"].min(), strict=True)):
+        from_jobs[key] = {"q": tuple(int(x) for x in q), "units": int(units), "first": int(first), "last": int(last),
+                          "count": int(size), "pipeline": (pipeline, run), "status": str(status[i])}
+    for column in ("bytes_billed", "slot_ms"):  # NULL when every job's is NULL
+        for key, value in grouped[column].sum(min_count=1).items():
+            from_jobs[key][column] = None if pd.isna(value) else int(value)
+
+    columns: dict[str, list] = {name: [] for name in (
+        "invocation_id", "node_id", "platform", "resource_type", "pipeline_id", "pipeline_run_id", "status", "cost",
+        "currency", "query_count", "bytes_billed", "slot_ms", "first_started_at", "last_ended_at",
+        "execution_time_s", "has_run_result", "thread_id", "compile_started_at", "execute_started_at",
+        "execute_completed_at", "dbt_execution_time_s", "rows_affected")}
+    quantities: dict[tuple[str, str], Quantities] = {}
+    for key in sorted(set(from_jobs) | set(uploaded.results)):
+        job = from_jobs.get(key)
+        result = uploaded.results.get(key)
+        invocation_id, node_id = key
+        pipeline = job["pipeline"] if job else uploaded.invocation_context(invocation_id)[:2]
+        quantities[key] = job["q"] if job else (0,) * len(QUANTITIES)
+        row = {
+            "invocation_id": invocation_id,
+            "node_id": node_id,
+            # a row without jobs: the platform its invocation ran on (NULL without the invocation row)
+            "platform": "bigquery" if job else (uploaded.invocations.get(invocation_id) or {}).get("adapter_type"),
+            "resource_type": _resource_type(node_id) if job else result["resource_type"],  # type: ignore[index]
+            "pipeline_id": pipeline[0],
+            "pipeline_run_id": pipeline[1],
+            "status": result["status"] if result else job["status"],  # type: ignore[index]
+            "cost": _dec(job["units"] if job else 0),
+            "currency": currency,
+            "query_count": job["count"] if job else 0,
+            "bytes_billed": job["bytes_billed"] if job else 0,
+            "slot_ms": job["slot_ms"] if job else 0,
+            "first_started_at": job["first"] if job else None,
+            "last_ended_at": job["last"] if job else None,
+            "execution_time_s": Decimal(job["last"] - job["first"]).scaleb(-3) if job else None,
+            "has_run_result": result is not None,
+            "thread_id": result["thread_id"] if result else None,
+            "compile_started_at": _us(result["compile_started_at"]) if result else None,
+            "execute_started_at": _us(result["execute_started_at"]) if result else None,
+            "execute_completed_at": _us(result["execute_completed_at"]) if result else None,
+            "dbt_execution_time_s": result["execution_time_s"] if result else None,
+            "rows_affected": result["rows_affected"] if result else None,
+        }
+        for name, value in row.items():
+            columns[name].append(value)
+    table = pa.table({
+        "invocation_id": pa.array(columns["invocation_id"], pa.string()),
+        "node_id": pa.array(columns["node_id"], pa.string()),
+        "platform": pa.array(columns["platform"], pa.string()),
+        "resource_type": pa.array(columns["resource_type"], pa.string()),
+        "pipeline_id": pa.array(columns["pipeline_id"], pa.string()),
+        "pipeline_run_id": pa.array(columns["pipeline_run_id"], pa.string()),
+        "status": pa.array(columns["status"], pa.string()),
+        "cost": pa.array(columns["cost"], MONEY),
+        "currency": pa.array(columns["currency"], pa.string()),
+        "query_count": pa.array(columns["query_count"], pa.int64()),
+        "bytes_billed": pa.array(columns["bytes_billed"], pa.int64()),
+        "slot_ms": pa.array(columns["slot_ms"], pa.int64()),
+        "first_started_at": pa.array(columns["first_started_at"], pa.int64()).cast(TS),
+        "last_ended_at": pa.array(columns["last_ended_at"], pa.int64()).cast(TS),
+        "execution_time_s": pa.array(columns["execution_time_s"], SECONDS),
+        "has_run_result": pa.array(columns["has_run_result"], pa.bool_()),
+        "thread_id": pa.array(columns["thread_id"], pa.string()),
+        "compile_started_at": pa.array(columns["compile_started_at"], pa.int64()).cast(TS_US),
+        "execute_started_at": pa.array(columns["execute_started_at"], pa.int64()).cast(TS_US),
+        "execute_completed_at": pa.array(columns["execute_completed_at"], pa.int64()).cast(TS_US),
+        "dbt_execution_time_s": pa.array(columns["dbt_execution_time_s"], pa.float64()),
+        "rows_affected": pa.array(columns["rows_affected"], pa.int64()),
     })
+    return table, quantities
 
 
 def _dbt_runs(jobs: pd.DataFrame) -> pd.DataFrame:
     """Jobs of pipeline runs: every job with a dbt invocation (each has a pipeline run, see above)."""
-    dbt = jobs[jobs["is_dbt"]].copy()
-    dbt["stage"] = [stage_of(None if pd.isna(n) else n) for n in dbt["node_id"]]
-    return dbt
+    return jobs[jobs["is_dbt"]].copy()
 
 
-def pipeline_stage_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+def _stages(dbt: pd.DataFrame, uploaded: Uploaded) -> list[str]:
+    """Stage by folder: the node's result in that invocation, else the current graph (section 8)."""
+    stages = []
+    for invocation_id, node_id in zip(dbt["invocation_id"], dbt["node_id"], strict=True):
+        result = uploaded.results.get((invocation_id, node_id)) if isinstance(node_id, str) else None
+        stages.append(result["folder"] if result is not None else stage_of(node_id if isinstance(node_id, str)
+                                                                             else None))
+    return stages
+
+
+def pipeline_stage_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices, currency: str) -> pa.Table:
     dbt = _dbt_runs(jobs)
+    dbt["stage"] = _stages(dbt, uploaded)
     by = ["pipeline_id", "pipeline_run_id", "stage"]
     sums = _group_units(dbt, by, prices)
     grouped = dbt.groupby(by, sort=True)
@@ -348,14 +555,23 @@ def planted_cases(planted: list[Planted], raw: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def compute(raw: pa.Table, planted: list[Planted], currency: str) -> dict[str, pa.Table]:
+def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: dict[str, pa.Table] | None = None,
+            as_of: datetime | None = None) -> dict[str, pa.Table]:
+    from pipeline_costs import reuse_truth  # section 9, on top of model_costs
+
     prices = Prices.for_currency(currency)
-    jobs = priced_jobs(raw)
-    return {
+    run_results = run_results or {}
+    uploaded = Uploaded.from_tables(run_results.get("dbt_invocations"), run_results.get("dbt_node_results"))
+    jobs = priced_jobs(raw, uploaded)
+    models, quantities = model_costs(jobs, uploaded, prices, currency)
+    tables = {
         "query_costs": query_costs(jobs, prices, currency),
-        "model_costs": model_costs(jobs, prices, currency),
-        "pipeline_stage_costs": pipeline_stage_costs(jobs, prices, currency),
+        "model_costs": models,
+        "pipeline_stage_costs": pipeline_stage_costs(jobs, uploaded, prices, currency),
         "pipeline_cost_history": pipeline_cost_history(jobs, prices, currency),
         "cost_coverage": cost_coverage(jobs, prices, currency),
         "planted_cases": planted_cases(planted, raw),
     }
+    if as_of is not None:
+        tables.update(reuse_truth.compute(jobs, uploaded, quantities, prices, currency, as_of))
+    return tables

@@ -113,3 +113,87 @@ JOBS_DDL = """
 """
 
 REGIONS = ("us", "eu")
+
+
+# ---------------------------------------------------------------------------------------------
+# Run results: what the package's on-run-end upload (upload_run_results) leaves behind.
+# Mirror of run_results_columns() in macros/upload/run_results_columns.sql (a test compares them).
+# ---------------------------------------------------------------------------------------------
+
+RUN_RESULTS_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "dbt_invocations": [
+        ("invocation_id", "string"),
+        ("project_name", "string"),
+        ("command", "string"),
+        ("target_name", "string"),
+        ("adapter_type", "string"),
+        ("dbt_version", "string"),
+        ("package_version", "string"),
+        ("run_started_at", "timestamp"),
+        ("run_ended_at", "timestamp"),
+        ("elapsed_s", "float"),
+        ("is_full_refresh", "boolean"),
+        ("selectors", "string"),
+        ("orchestrator", "string"),
+        ("pipeline_id", "string"),
+        ("pipeline_run_id", "string"),
+        ("pipeline_task_id", "string"),
+        ("run_reason", "string"),
+        ("job_type", "string"),
+        ("node_result_count", "integer"),
+    ],
+    "dbt_node_results": [
+        ("invocation_id", "string"),
+        ("node_id", "string"),
+        ("resource_type", "string"),
+        ("package_name", "string"),
+        ("name", "string"),
+        ("original_file_path", "string"),
+        ("folder", "string"),
+        ("materialized", "string"),
+        ("tags", "string"),
+        ("first_tag", "string"),
+        ("status", "string"),
+        ("thread_id", "string"),
+        ("compile_started_at", "timestamp"),
+        ("compile_completed_at", "timestamp"),
+        ("execute_started_at", "timestamp"),
+        ("execute_completed_at", "timestamp"),
+        ("execution_time_s", "float"),
+        ("rows_affected", "integer"),
+        ("bytes_processed", "integer"),
+        ("bytes_billed", "integer"),
+        ("slot_ms", "integer"),
+        ("adapter_job_id", "string"),
+        ("adapter_query_id", "string"),
+        ("adapter_project_id", "string"),
+        ("adapter_location", "string"),
+        ("adapter_code", "string"),
+        ("message", "string"),
+        ("message_truncated", "boolean"),
+        ("failures", "integer"),
+        ("freshness_config", "string"),
+        ("build_after_count", "integer"),
+        ("build_after_period", "string"),
+        ("build_after_updates_on", "string"),
+        ("state_config", "string"),
+        ("has_freshness_config", "boolean"),
+    ],
+}
+
+RUN_RESULTS_TS = pa.timestamp("us", tz="UTC")
+_KIND_ARROW: dict[str, pa.DataType] = {
+    "string": pa.string(), "integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_(),
+    "timestamp": RUN_RESULTS_TS,
+}
+_KIND_DUCKDB: dict[str, str] = {
+    "string": "VARCHAR", "integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ",
+}
+
+
+def run_results_schema(table: str) -> pa.Schema:
+    return pa.schema([(name, _KIND_ARROW[kind]) for name, kind in RUN_RESULTS_COLUMNS[table]])
+
+
+def run_results_ddl(table: str) -> str:
+    return ", ".join(f"{name} {_KIND_DUCKDB[kind]}" for name, kind in RUN_RESULTS_COLUMNS[table])

@@ -79,6 +79,8 @@ def _render(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> str:
             group by node_id, currency order by sum(cost) desc limit {top}"""):
         lines.append(f"  {_money(total, currency):>16}  {node} ({runs} runs)")
 
+    lines += _reuse_lines(con, s)
+
     anomalies = _fetch(con, f"""
         select pipeline_id, pipeline_run_id, total_cost, rolling_avg_cost, currency from {s}.pipeline_cost_history
         where is_cost_anomaly order by run_started_at desc limit {top}""")
@@ -86,3 +88,21 @@ def _render(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> str:
     for pipeline, run_id, total, average, currency in anomalies:
         lines.append(f"  {pipeline} run {run_id}: {_money(total, currency)} vs rolling average {_money(average, currency)}")
     return "\n".join(lines)
+
+
+def _reuse_lines(con: duckdb.DuckDBPyConnection, s: str) -> list[str]:
+    """Two lines on state-aware orchestration, when the reuse marts are built (else none)."""
+    present = {row[0] for row in _fetch(con, f"""
+        select table_name from information_schema.tables where table_schema = '{s}'""")}
+    if not {"model_reuse", "sao_opportunities"} <= present:
+        return []
+    reused, base, runs = _fetch(con, f"""
+        select sum(reused_count), sum(reused_count + built_count), count(*) from {s}.model_reuse""")[0]
+    share = Decimal(reused or 0) / Decimal(base) * 100 if base else Decimal(0)
+    lines = ["", f"Reuse: {reused or 0:,} of {base or 0:,} model builds reused over {runs:,} runs ({share:.1f}%)"]
+    for pipeline, savings, priority, currency in _fetch(con, f"""
+            select pipeline_id, estimated_monthly_savings, priority, currency from {s}.sao_opportunities
+            order by estimated_monthly_savings desc, pipeline_id limit 1"""):
+        lines.append(f"  top state-aware orchestration opportunity: {pipeline} ({priority}, "
+                     f"{_money(savings, currency)} a month)")
+    return lines

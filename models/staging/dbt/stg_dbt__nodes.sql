@@ -6,7 +6,9 @@
 -#}
 {%- set rows = [] -%}
 {%- if execute -%}
-    {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
+    {%- set nodes = graph.nodes.values() | sort(attribute='unique_id') -%}
+    {%- set folders = dbt_pipeline_costs.node_folders(nodes | map(attribute='original_file_path') | list) -%}
+    {%- for node in nodes -%}
         {%- set path = (node.original_file_path or '') | replace('\\', '/') -%}
         {%- set tags = (node.tags or []) | sort -%}
         {%- do rows.append({
@@ -15,7 +17,7 @@
             'package_name': node.package_name,
             'name': node.name,
             'original_file_path': path,
-            'folder': path.rsplit('/', 1)[0] if '/' in path else '',
+            'folder': folders[loop.index0] or '',
             'first_tag': tags[0] if tags else none,
             'tags': tags | join(','),
             'materialized': node.config.materialized,

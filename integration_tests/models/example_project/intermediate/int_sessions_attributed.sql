@@ -1,2 +1,2 @@
-{{ config(tags=['marketing']) }}
+{{ config(tags=['marketing'], freshness={'build_after': {'count': 1, 'period': 'hour', 'updates_on': 'any'}}) }}
 select 1 as id
