@@ -45,5 +45,10 @@ lint: deps
 bench: deps
 	$(BIN)/python scripts/benchmark.py
 
+# On-run-end upload: upload time at 200 / 2,000 / 10,000 results and dbt build with vs without the hook.
+.PHONY: bench-upload
+bench-upload: install
+	$(BIN)/python scripts/benchmark_upload.py
+
 clean:
 	rm -rf build integration_tests/target integration_tests/dbt_packages integration_tests/logs target logs

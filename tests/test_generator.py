@@ -32,6 +32,9 @@ RUN_RESULTS = ("dbt_invocations", "dbt_node_results")
 REUSE_MARTS = ("model_reuse", "freshness_coverage", "slo_compliance", "sao_opportunities", "job_overlap",
                "reuse_savings")
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_VERSION = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())["version"]
+
 
 def generate(path: Path, *extra: str) -> None:
     assert main(["generate", "--days", str(DAYS), "--end-date", END_DATE, "--scale", SCALE, "--seed", "7",
@@ -867,7 +870,7 @@ def test_invocation_rows(world: duckdb.DuckDBPyConnection) -> None:
     for inv in invocations:
         assert inv["run_ended_at"] <= as_of and inv["node_result_count"] == counts[inv["invocation_id"]]
         assert abs(inv["elapsed_s"] - (inv["run_ended_at"] - inv["run_started_at"]).total_seconds()) < 1e-6
-        assert (inv["adapter_type"], inv["dbt_version"], inv["package_version"]) == ("bigquery", "1.11.16", "0.1.0")
+        assert (inv["adapter_type"], inv["dbt_version"], inv["package_version"]) == ("bigquery", "1.11.16", PACKAGE_VERSION)
         comment = comments.get(inv["invocation_id"])
         if comment is not None:  # exactly the query comment's pipeline context
             assert {k: inv[k] for k in PIPELINE_KEYS if inv[k] is not None} == {

@@ -45,10 +45,16 @@
         {%- set node = graph.nodes.get('model.dbt_pipeline_costs.' ~ table) -%}
         {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) if node else none -%}
         {%- if relation is none -%}
-            {%- set where = (node.database ~ '.' if node.database else '') ~ node.schema ~ '.' ~ node.alias if node else 'model ' ~ table ~ ' (disabled?)' -%}
-            {%- do exceptions.warn('WARNING: ' ~ prefix ~ 'skipped, nothing uploaded: table ' ~ where ~ ' does not exist yet.'
-                ~ ' Create the package tables once: `dbt build --select dbt_pipeline_costs` (the whole package) or only'
-                ~ ' these two: `dbt run --select dbt_pipeline_costs.run_results`; later runs upload their results.') -%}
+            {%- set create = ' Create the package tables once: `dbt build --select dbt_pipeline_costs` (the whole package)'
+                ~ ' or only these two: `dbt run --select dbt_pipeline_costs.run_results`; later runs upload their results.' -%}
+            {%- if node -%}
+                {%- do exceptions.warn('WARNING: ' ~ prefix ~ 'skipped, nothing uploaded: table '
+                    ~ (node.database ~ '.' if node.database else '') ~ node.schema ~ '.' ~ node.alias
+                    ~ ' does not exist yet.' ~ create) -%}
+            {%- else -%}
+                {%- do exceptions.warn('WARNING: ' ~ prefix ~ 'skipped, nothing uploaded: model dbt_pipeline_costs.' ~ table
+                    ~ ' is disabled in this project (models/run_results of the package must be enabled).' ~ create) -%}
+            {%- endif -%}
             {{ return('') }}
         {%- endif -%}
         {%- do relations.update({table: relation}) -%}
@@ -177,7 +183,7 @@
 
 {#- The version of this package: kept equal to `version:` in its dbt_project.yml (tests/test_upload.py checks). -#}
 {% macro _package_version() -%}
-    {{ return('0.1.0') }}
+    {{ return('0.2.0') }}
 {%- endmacro %}
 
 
@@ -186,28 +192,33 @@
     order. This loop is the hot path: plain attribute reads, no macro call per result.
 -#}
 {% macro _run_results_node_rows(results, message_max) -%}
-    {%- set utc = modules.pytz.utc -%}
-    {%- set ts_format = '%Y-%m-%dT%H:%M:%S.%f+00:00' -%}
+    {%- set no_step = [none, none] -%}
+    {%- set no_value = {} -%}
     {%- set folders = dbt_pipeline_costs.node_folders(results | map(attribute='node') | map(attribute='original_file_path') | list) -%}
     {%- set rows = [] -%}
     {%- for r in results -%}
         {%- set node = r.node -%}
         {%- set config = node.config -%}
         {%- set resource_type = node.resource_type ~ '' -%}
-        {%- set tags = (node.tags if node.tags is defined else config.tags or []) | sort -%}
-        {#- timing: compile and execute steps, naive UTC datetimes in dbt 1.11 -#}
+        {%- set tags = node.tags -%}
+        {%- set tags = (tags if tags is defined else config.tags) or [] -%}
+        {%- set tags = tags | sort -%}
+        {#- timing: compile and execute steps. dbt 1.11 keeps naive UTC datetimes, whose text is
+            ISO-8601 'YYYY-MM-DD HH:MM:SS[.ffffff]': the offset is appended (a concatenation costs
+            less than a strftime call per value; the hot path). -#}
         {%- set steps = {} -%}
         {%- for step in r.timing -%}
             {%- set begun = step.started_at -%}
             {%- set ended = step.completed_at -%}
             {%- do steps.update({step.name: [
-                none if begun is none else (begun.astimezone(utc) if begun.tzinfo else begun).strftime(ts_format),
-                none if ended is none else (ended.astimezone(utc) if ended.tzinfo else ended).strftime(ts_format),
+                none if begun is none else begun ~ '+00:00',
+                none if ended is none else ended ~ '+00:00',
             ]}) -%}
         {%- endfor -%}
-        {%- set compile = steps.get('compile', [none, none]) -%}
-        {%- set execute_step = steps.get('execute', [none, none]) -%}
-        {%- set response = r.adapter_response or {} -%}
+        {%- set compile = steps.get('compile', no_step) -%}
+        {%- set execute_step = steps.get('execute', no_step) -%}
+        {%- set response = r.adapter_response -%}
+        {%- set response_value = response.get if response else no_value.get -%}
         {%- set message = r.message -%}
         {%- if message is not none and message is not string -%}
             {%- set message = message ~ '' -%}
@@ -248,19 +259,19 @@
             execute_step[0],
             execute_step[1],
             r.execution_time,
-            response.get('rows_affected'),
-            response.get('bytes_processed'),
-            response.get('bytes_billed'),
-            response.get('slot_ms'),
-            response.get('job_id'),
-            response.get('query_id'),
-            response.get('project_id'),
-            response.get('location'),
-            response.get('code'),
+            response_value('rows_affected'),
+            response_value('bytes_processed'),
+            response_value('bytes_billed'),
+            response_value('slot_ms'),
+            response_value('job_id'),
+            response_value('query_id'),
+            response_value('project_id'),
+            response_value('location'),
+            response_value('code'),
             message[:message_max] if truncated else message,
             truncated,
             r.failures,
-            tojson(freshness.to_dict()) if freshness else none,
+            none if freshness is none else tojson(freshness.to_dict()),
             build_after.count if build_after else none,
             (build_after.period ~ '') if build_after and build_after.period else none,
             none if updates_on is none else (updates_on.value if updates_on.value is defined else updates_on ~ ''),
@@ -302,23 +313,24 @@
     {%- set parts = (dbt_pipeline_costs.run_results_insert_sql(relation, dbt_pipeline_costs.run_results_columns(table), "'" ~ token ~ "'") ~ '').split(token) -%}
     {%- set overhead = (parts[0] | length) + (parts[1] | length) + 2 -%}
     {%- set batches = [] -%}
-    {%- set ns = namespace(start=0, size=0) -%}
+    {#- ns.size: characters of the rows in the open batch, commas included; -1 when it is empty.
+        Read once per row (attribute reads are what a Jinja loop pays for). -#}
+    {%- set ns = namespace(start=0, size=-1) -%}
     {%- for row in rows -%}
         {%- set n = row | length -%}
-        {%- if loop.index0 > ns.start and overhead + ns.size + 1 + n > max_chars -%}
-            {%- do batches.append([ns.start, loop.index0]) -%}
-            {%- set ns.start = loop.index0 -%}
+        {%- set size = ns.size -%}
+        {%- if size >= 0 and overhead + size + 1 + n > max_chars -%}
+            {%- set index = loop.index0 -%}
+            {%- do batches.append([ns.start, index]) -%}
+            {%- set ns.start = index -%}
+            {%- set size = -1 -%}
         {%- endif -%}
-        {%- if loop.index0 == ns.start -%}
-            {%- set ns.size = n -%}
-            {%- if overhead + n > max_chars -%}
-                {%- do exceptions.warn('WARNING: ' ~ prefix ~ 'the ' ~ table ~ ' row of ' ~ labels[loop.index0] ~ ' makes a statement of '
-                    ~ (overhead + n) ~ ' characters, over dbt_pipeline_costs_upload_max_statement_chars (' ~ max_chars
-                    ~ '): sent in a statement of its own') -%}
-            {%- endif -%}
-        {%- else -%}
-            {%- set ns.size = ns.size + 1 + n -%}
+        {%- if size < 0 and overhead + n > max_chars -%}
+            {%- do exceptions.warn('WARNING: ' ~ prefix ~ 'the ' ~ table ~ ' row of ' ~ labels[loop.index0] ~ ' makes a statement of '
+                ~ (overhead + n) ~ ' characters, over dbt_pipeline_costs_upload_max_statement_chars (' ~ max_chars
+                ~ '): sent in a statement of its own') -%}
         {%- endif -%}
+        {%- set ns.size = n if size < 0 else size + 1 + n -%}
     {%- endfor -%}
     {%- do batches.append([ns.start, rows | length]) -%}
     {%- set stats = namespace(largest=0) -%}
