@@ -30,6 +30,7 @@ SELECT = ["--select", "package:dbt_pipeline_costs"]
 # The floor: the same daily totals as cost_coverage (billed and attributed cost per billing day),
 # written by hand as one DuckDB query over the same rows with the same rules (docs/cost-rules.md):
 # de-duplication, script parents excluded and their children inheriting the parent's dbt context,
+# the node result that reported a job's id standing in for a missing node (second attribution path),
 # prices by edition, the on-demand billable rule, cache hits free, the Pacific billing day. No
 # incremental logic, no intermediate tables, no per-query output. The benchmark checks that it
 # reproduces the package's totals before it uses it as the yardstick.
@@ -43,21 +44,32 @@ unique_jobs as (
     select * from jobs
     qualify row_number() over (partition by project_id, location, job_id order by end_time desc nulls last) = 1
 ),
+reported as (
+    select adapter_job_id, any_value(adapter_project_id) as adapter_project_id, any_value(node_id) as result_node
+    from main_pipeline_costs.dbt_node_results
+    where adapter_job_id is not null
+    group by adapter_job_id
+),
 parsed as (
     select
-        *,
+        unique_jobs.*,
         list_filter(labels, lambda l: l.key = 'dbt_invocation_id')[1].value as invocation_id,
         case when invocation_id is not null then coalesce(
             nullif(regexp_extract(query, '"node_id": "((?:[^"\\\\]|\\\\.)*)"', 1), ''),
             list_filter(labels, lambda l: l.key = 'node_id')[1].value
-        ) end as node_id
+        ) end as node_id,
+        reported.result_node
     from unique_jobs
+    left join reported
+        on unique_jobs.job_id = reported.adapter_job_id
+        and (reported.adapter_project_id is null or reported.adapter_project_id = unique_jobs.project_id)
 ),
 with_parent as (
     select
         child.*,
         case when child.parent_job_id is null then child.invocation_id else parent.invocation_id end as run_invocation,
-        case when child.parent_job_id is null then child.node_id else parent.node_id end as run_node,
+        case when child.parent_job_id is null then coalesce(nullif(child.node_id, ''), child.result_node)
+            else coalesce(nullif(parent.node_id, ''), parent.result_node) end as run_node,
         child.parent_job_id is not null and parent.job_id is null as orphan
     from parsed as child
     left join parsed as parent
@@ -67,7 +79,8 @@ with_parent as (
 priced as (
     select
         end_time,
-        run_invocation is not null and nullif(run_node, '') is not null and not orphan as is_attributed,
+        (run_invocation is not null or run_node is not null) and nullif(run_node, '') is not null and not orphan
+            as is_attributed,
         case
             when coalesce(cache_hit, false) then 0
             when reservation_id is not null then coalesce(total_slot_ms, 0)

@@ -26,7 +26,7 @@ nodes as (
 ),
 
 results as (
-    select * from {{ ref('stg_dbt__node_results') }}
+    select * from {{ ref('int_dbt_node_results') }}
 ),
 
 staged as (

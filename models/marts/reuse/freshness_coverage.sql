@@ -31,7 +31,7 @@ coverage as (
         count(*) as node_count,
         {{ dbt_pipeline_costs.count_where("results.has_freshness_config") }} as freshness_config_count,
         {{ dbt_pipeline_costs.count_where("results.build_after_count is not null") }} as build_after_count,
-        {{ dbt_pipeline_costs.count_where("results.state_config is not null") }} as state_config_count
+        {{ dbt_pipeline_costs.count_where("results.has_state_config") }} as state_config_count
     from results
     where results.resource_type in ('model', 'source')
     group by results.invocation_id, results.package_name, results.resource_type
