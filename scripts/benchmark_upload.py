@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipeline_costs.bulk_project import write_bulk_project
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -72,36 +72,8 @@ def _dbt(root: Path, db: Path, *args: str) -> tuple[str, float]:
 
 
 def _write_project(root: Path, models: int, materialized: str, hooks: list[str]) -> None:
-    if root.exists():
-        shutil.rmtree(root)
-    (root / "models" / "gen").mkdir(parents=True)
-    (root / "macros").mkdir()
-    (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
-    hook_lines = "".join(f'  - "{{{{ {hook} }}}}"\n' for hook in hooks) if hooks else "  []\n"
-    (root / "dbt_project.yml").write_text(
-        f"name: {PROJECT}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {PROJECT}\n"
-        f"on-run-end:\n{hook_lines}"
-        "models:\n"
-        "  dbt_pipeline_costs:\n    +enabled: false\n    run_results:\n      +enabled: true\n"
-        f"  {PROJECT}:\n    gen:\n      +materialized: {materialized}\n")
-    (root / "profiles.yml").write_text(textwrap.dedent(f"""\
-        {PROJECT}:
-          target: dev
-          outputs:
-            dev:
-              type: duckdb
-              path: "{{{{ env_var('BENCH_DB') }}}}"
-              schema: analytics
-              threads: 4
-        """))
-    (root / "macros" / "select_one.sql").write_text(textwrap.dedent("""\
-        {% materialization select_one, default %}
-            {% call statement('main') %}select 1 as one{% endcall %}
-            {{ return({'relations': []}) }}
-        {% endmaterialization %}
-        """))
-    for i in range(models):
-        (root / "models" / "gen" / f"m_{i:05d}.sql").write_text(f"select {i} as id\n")
+    write_bulk_project(root, package=REPO, project=PROJECT, models=models, materialized=materialized,
+                       on_run_end=[f"{{{{ {hook} }}}}" for hook in hooks], db_env_var="BENCH_DB")
 
 
 def upload_scaling(workdir: Path) -> dict[int, UploadFigure]:

@@ -8,13 +8,13 @@ import json
 import re
 import shutil
 import subprocess
-import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pipeline_costs import bulk_project
 from support import BIN, REPO, subprocess_env
 
 PROJECT = "upload_probe"
@@ -86,17 +86,7 @@ def write_probe_project(root: Path, extra_models: int = 0) -> None:
         "seeds": {PROJECT: {"+column_types": {"loaded_at": "timestamp"}}},
     }
     (root / "dbt_project.yml").write_text(yaml.safe_dump(project, allow_unicode=True, sort_keys=False))
-    db = "{{ env_var('UPLOAD_PROBE_DB') }}"
-    (root / "profiles.yml").write_text(textwrap.dedent(f"""\
-        {PROJECT}:
-          target: dev
-          outputs:
-            dev:
-              type: duckdb
-              path: "{db}"
-              schema: {SCHEMA}
-              threads: 4
-        """))
+    bulk_project.write_profiles(root, PROJECT, db_env_var="UPLOAD_PROBE_DB", schema=SCHEMA)
     (root / "seeds" / "raw_events.csv").write_text("id,loaded_at\n1,2020-01-01 00:00:00\n2,2020-01-02 00:00:00\n")
     (models / "plain" / "ok_model.sql").write_text("select 1 as id\n")
     (models / NASTY_DIR / f"{NASTY_MODEL}.sql").write_text(
@@ -275,34 +265,6 @@ def expected_node_rows(run: Run, message_max: int = 4096) -> dict[str, dict[str,
 def write_bulk_project(root: Path, models: int) -> None:
     """A project of `models` trivial models (one `select 1` each, through a materialization that
     creates nothing, so dbt's own per-node work stays small) plus the package's upload tables."""
-    if root.exists():
-        shutil.rmtree(root)
-    (root / "models" / "gen").mkdir(parents=True)
-    (root / "macros").mkdir()
-    (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
-    project = {
-        "name": PROJECT, "version": "1.0.0", "config-version": 2, "profile": PROJECT,
-        "on-run-end": [HOOK],
-        "models": {"dbt_pipeline_costs": {"+enabled": False, "run_results": {"+enabled": True}},
-                   PROJECT: {"gen": {"+materialized": "select_one"}}},
-    }
-    (root / "dbt_project.yml").write_text(yaml.safe_dump(project, sort_keys=False))
-    (root / "profiles.yml").write_text(textwrap.dedent(f"""\
-        {PROJECT}:
-          target: dev
-          outputs:
-            dev:
-              type: duckdb
-              path: "{{{{ env_var('UPLOAD_PROBE_DB') }}}}"
-              schema: {SCHEMA}
-              threads: 4
-        """))
-    (root / "macros" / "select_one.sql").write_text(textwrap.dedent("""\
-        {% materialization select_one, default %}
-            {% call statement('main') %}select 1 as one{% endcall %}
-            {{ return({'relations': []}) }}
-        {% endmaterialization %}
-        """))
-    for i in range(models):
-        (root / "models" / "gen" / f"m_{i:05d}.sql").write_text(f"select {i} as id\n")
+    bulk_project.write_bulk_project(root, package=REPO, project=PROJECT, models=models, on_run_end=[HOOK],
+                                    db_env_var="UPLOAD_PROBE_DB", schema=SCHEMA)
     dbt(root, "deps", db=root / "unused.duckdb")

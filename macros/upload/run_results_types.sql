@@ -32,3 +32,29 @@
     {#- Spark: dbt.type_float() is `float`, a 4-byte FLOAT there; seconds must round-trip exactly. -#}
     {{ return('double' if kind == 'float' else dbt_pipeline_costs.default__run_results_column_type(kind)) }}
 {%- endmacro %}
+
+{#
+    run_results_empty_table(table) -> the select the two upload table models are built from: every
+    column of run_results_columns(table) as a typed NULL, no rows. It reads from a one-row CTE
+    because BigQuery rejects a WHERE without a FROM.
+#}
+{% macro run_results_empty_table(table) -%}
+    {%- set select_list = [] -%}
+    {%- for column, kind in dbt_pipeline_costs.run_results_columns(table) -%}
+        {%- do select_list.append('cast(null as ' ~ dbt_pipeline_costs.run_results_column_type(kind) ~ ') as ' ~ column) -%}
+    {%- endfor -%}
+with
+
+one_row as (
+    select 1 as placeholder
+),
+
+final as (
+    select
+        {{ select_list | join(',\n        ') }}
+    from one_row
+    where 1 = 0
+)
+
+select * from final
+{%- endmacro %}

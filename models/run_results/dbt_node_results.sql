@@ -4,24 +4,5 @@
     one row per node result of each invocation. dbt creates it empty (where 1 = 0) and, as an incremental
     model with full_refresh: false, never rebuilds it; columns added by a later package version
     are appended. Columns: run_results_columns('dbt_node_results'); types: run_results_column_type().
-    The select reads from a one-row CTE because BigQuery rejects a WHERE without a FROM.
 -#}
-{%- set select_list = [] -%}
-{%- for column, kind in dbt_pipeline_costs.run_results_columns('dbt_node_results') -%}
-{%- do select_list.append('cast(null as ' ~ dbt_pipeline_costs.run_results_column_type(kind) ~ ') as ' ~ column) -%}
-{%- endfor %}
-
-with
-
-one_row as (
-    select 1 as placeholder
-),
-
-final as (
-    select
-        {{ select_list | join(',\n        ') }}
-    from one_row
-    where 1 = 0
-)
-
-select * from final
+{{ dbt_pipeline_costs.run_results_empty_table('dbt_node_results') }}

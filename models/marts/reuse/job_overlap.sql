@@ -6,33 +6,20 @@
 
 with
 
-results as (
-    select * from {{ ref('int_dbt_node_results') }}
-    where
-        resource_type = 'model'
-        and status_class = 'built'
-        and coalesce(job_type, 'other') <> 'ci'
-        and result_time >= {{ dbt_pipeline_costs.sao_window_start() }}
-        and result_time < {{ dbt_pipeline_costs.as_of_timestamp() }}
-),
-
-model_costs as (
-    select * from {{ ref('model_costs') }}
+builds as (
+    select * from {{ ref('int_model_results_in_window') }}
+    where status_class = 'built' and coalesce(job_type, 'other') <> 'ci'
 ),
 
 job_builds as (
     select
-        coalesce(results.target_name, '(unknown target)') as target_name,
-        results.node_id,
-        results.pipeline_id,
+        builds.target_key as target_name,
+        builds.node_id,
+        builds.pipeline_id,
         count(*) as build_count,
-        sum(coalesce(model_costs.cost, {{ dbt_pipeline_costs.money('0') }})) as cost
-    from results
-    left join model_costs
-        on
-            results.invocation_id = model_costs.invocation_id
-            and results.node_id = model_costs.node_id
-    group by coalesce(results.target_name, '(unknown target)'), results.node_id, results.pipeline_id
+        sum(builds.build_cost) as cost
+    from builds
+    group by builds.target_key, builds.node_id, builds.pipeline_id
 ),
 
 ranked as (

@@ -7,28 +7,16 @@
 with
 
 results as (
-    select * from {{ ref('int_dbt_node_results') }}
-    where
-        resource_type = 'model'
-        and result_time >= {{ dbt_pipeline_costs.sao_window_start() }}
-        and result_time < {{ dbt_pipeline_costs.as_of_timestamp() }}
-),
-
-model_costs as (
-    select * from {{ ref('model_costs') }}
+    select * from {{ ref('int_model_results_in_window') }}
 ),
 
 builds as (
     select
-        coalesce(results.target_name, '(unknown target)') as target_name,
+        results.target_key as target_name,
         results.node_id,
-        coalesce(model_costs.cost, {{ dbt_pipeline_costs.money('0') }}) as cost,
+        results.build_cost as cost,
         results.execution_time_s
     from results
-    left join model_costs
-        on
-            results.invocation_id = model_costs.invocation_id
-            and results.node_id = model_costs.node_id
     where results.status_class = 'built'
 ),
 
@@ -44,11 +32,8 @@ medians as (
 ),
 
 reused as (
-    select
-        results.*,
-        coalesce(results.target_name, '(unknown target)') as target_key
-    from results
-    where results.status_class = 'reused'
+    select * from results
+    where status_class = 'reused'
 ),
 
 final as (

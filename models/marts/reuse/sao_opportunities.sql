@@ -11,11 +11,7 @@
 with
 
 results as (
-    select * from {{ ref('int_dbt_node_results') }}
-    where
-        resource_type = 'model'
-        and result_time >= {{ dbt_pipeline_costs.sao_window_start() }}
-        and result_time < {{ dbt_pipeline_costs.as_of_timestamp() }}
+    select * from {{ ref('int_model_results_in_window') }}
 ),
 
 invocation_nodes as (
