@@ -20,6 +20,12 @@
     to_timestamp('{{ text }}')
 {%- endmacro %}
 
+{#- date_literal(dt) -> a DATE literal for the UTC calendar date of a Python datetime (compile time);
+    bounds a read by a DATE partition column such as Databricks' usage_date. -#}
+{% macro date_literal(dt) -%}
+    cast('{{ dt.strftime('%Y-%m-%d') }}' as date)
+{%- endmacro %}
+
 {#- date_in_timezone(ts, tz) -> the calendar date of a UTC timestamp in an IANA time zone. -#}
 {% macro date_in_timezone(ts, tz) -%}
     {{ return(adapter.dispatch('date_in_timezone', 'dbt_pipeline_costs')(ts, tz)) }}
@@ -89,4 +95,23 @@
 
 {% macro bigquery__try_cast_timestamp(text) -%}
     safe_cast({{ text }} as timestamp)
+{%- endmacro %}
+
+{#- hour_start(ts) -> the UTC hour a timestamp falls in (a timestamp). Not date_trunc: on DuckDB it
+    truncates a TIMESTAMPTZ in the session's time zone, and billing hours are UTC. -#}
+{% macro hour_start(ts) -%}
+    {{ return(adapter.dispatch('hour_start', 'dbt_pipeline_costs')(ts)) }}
+{%- endmacro %}
+
+{% macro default__hour_start(ts) -%}
+    to_timestamp((epoch_us({{ ts }}) // 3600000000) * 3600)
+{%- endmacro %}
+
+{% macro bigquery__hour_start(ts) -%}
+    timestamp_trunc({{ ts }}, hour, 'UTC')
+{%- endmacro %}
+
+{% macro spark__hour_start(ts) -%}
+    {#- Spark: whole hours since the epoch are the same in every session time zone. -#}
+    timestamp_seconds(cast(floor(unix_seconds({{ ts }}) / 3600) as bigint) * 3600)
 {%- endmacro %}

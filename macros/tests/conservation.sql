@@ -18,6 +18,8 @@
 {#
     sums_match: the sum of a column equals the sum of a column of another model, overall or per
     group (exactly). Used to prove that no money is lost or counted twice between marts.
+    where / to_where filter each side; to_group_by gives the other side's expression for each
+    group_by key when it is named differently there (same order).
 
         tests:
           - dbt_pipeline_costs.sums_match:
@@ -27,26 +29,38 @@
               to_where: "is_dbt"
               group_by: [currency]
 #}
-{% test sums_match(model, column, to, to_column, to_where=none, group_by=[]) %}
+{% test sums_match(model, column, to, to_column, where=none, to_where=none, group_by=[], to_group_by=none) %}
     {%- set keys = group_by | join(', ') -%}
+    {%- set to_keys = to_group_by if to_group_by is not none else group_by -%}
+    {%- if to_keys | length != group_by | length -%}
+        {{ exceptions.raise_compiler_error("dbt_pipeline_costs.sums_match: to_group_by needs one expression per group_by key") }}
+    {%- endif %}
 
     with
 
     left_side as (
         select {% if keys %}{{ keys }}, {% endif %}sum({{ column }}) as total
         from {{ model }}
+        {% if where %}where {{ where }}{% endif %}
         {% if keys %}group by {{ keys }}{% endif %}
     ),
 
     right_side as (
-        select {% if keys %}{{ keys }}, {% endif %}sum({{ to_column }}) as total
+        select
+            {%- for expression in to_keys %}
+            {{ expression }} as {{ group_by[loop.index0] }},
+            {%- endfor %}
+            sum({{ to_column }}) as total
         from {{ to }}
         {% if to_where %}where {{ to_where }}{% endif %}
-        {% if keys %}group by {{ keys }}{% endif %}
+        {% if keys %}group by {{ to_keys | join(', ') }}{% endif %}
     ),
 
     compared as (
         select
+            {%- for key in group_by %}
+            coalesce(left_side.{{ key }}, right_side.{{ key }}) as {{ key }},
+            {%- endfor %}
             left_side.total as model_total,
             right_side.total as compared_total
         from left_side

@@ -51,6 +51,7 @@
             ('slot_ms', 'integer'),
             ('adapter_job_id', 'string'),
             ('adapter_query_id', 'string'),
+            ('adapter_job_run_id', 'string'),
             ('adapter_project_id', 'string'),
             ('adapter_location', 'string'),
             ('adapter_code', 'string'),

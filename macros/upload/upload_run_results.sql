@@ -265,6 +265,7 @@
             response_value('slot_ms'),
             response_value('job_id'),
             response_value('query_id'),
+            response_value('job_run_id'),
             response_value('project_id'),
             response_value('location'),
             response_value('code'),

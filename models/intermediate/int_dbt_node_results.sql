@@ -37,6 +37,8 @@ joined as (
         results.rows_affected,
         results.adapter_job_id,
         results.adapter_project_id,
+        results.adapter_query_id,
+        results.adapter_job_run_id,
         results.has_freshness_config,
         results.build_after_count,
         results.build_after_period,

@@ -13,7 +13,21 @@
     loaded since this model's own watermark (minus the lookback) is recomputed whole, so late rows
     land in the right group and nothing is counted twice.
 -#}
-{%- set lower_bound = dbt_pipeline_costs.incremental_lower_bound('last_created_at') %}
+{%- set lower_bound = dbt_pipeline_costs.incremental_lower_bound('last_created_at') -%}
+{%- set databricks = var('dbt_pipeline_costs_databricks_enabled') -%}
+{#- What the roll-up reads of each cost: a query of query_costs, or a Databricks job-run line. -#}
+{%- set cost_columns = [
+    'invocation_id', 'node_id', 'platform', 'resource_type', 'pipeline_id', 'pipeline_run_id', 'orchestrator',
+    'error_reason', 'query_id', 'cost', 'currency', 'bytes_billed', 'slot_ms', 'started_at', 'ended_at', 'created_at',
+] -%}
+{%- set line_columns = [
+    'invocation_id', 'node_id', 'platform', 'resource_type', 'pipeline_id', 'pipeline_run_id', 'orchestrator',
+    'query_id', 'cost', 'currency', 'created_at',
+] -%}
+{%- set line_null_types = {
+    'bytes_billed': dbt.type_bigint(), 'slot_ms': dbt.type_bigint(),
+    'started_at': dbt_pipeline_costs.timestamp_type(), 'ended_at': dbt_pipeline_costs.timestamp_type(),
+} %}
 
 with
 
@@ -22,23 +36,56 @@ changed_invocations as (
     select distinct query_costs.invocation_id
     from {{ ref('query_costs') }} as query_costs
     where query_costs.is_dbt and query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
+    {%- if databricks %}
+    union
+    select distinct cost_lines.invocation_id
+    from {{ ref('int_databricks_cost_lines') }} as cost_lines
+    where
+        cost_lines.line_type = 'job_run'
+        and cost_lines.invocation_id is not null
+        and cost_lines.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
+    {%- endif %}
 ),
 
 {% endif %}
-selected as (
-    {#- Each read is a plain scan of query_costs (a CTE read twice would be materialised whole). -#}
+costs as (
+    {#- Each read is a plain scan (a CTE read twice would be materialised whole). -#}
     select
-        queries.*,
-        coalesce(queries.node_id, '(no node)') as node_key,
-        row_number() over (
-            partition by queries.invocation_id, queries.node_id
-            order by queries.ended_at desc, queries.query_id desc
-        ) as recency
+        {%- for column in cost_columns %}
+        queries.{{ column }},
+        {%- endfor %}
+        1 as query_unit
     from {{ ref('query_costs') }} as queries
-    {%- if is_incremental() %}
-    inner join changed_invocations on queries.invocation_id = changed_invocations.invocation_id
-    {%- endif %}
     where queries.is_dbt
+    {%- if databricks %}
+    union all
+    {#- Databricks job compute split over the run's nodes (docs/cost-rules.md 10.5): money, not queries. #}
+    select
+        {%- for column in cost_columns %}
+        {%- if column in line_columns %}
+        cost_lines.{{ column }},
+        {%- else %}
+        cast(null as {{ line_null_types.get(column, dbt.type_string()) }}) as {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        0 as query_unit
+    from {{ ref('int_databricks_cost_lines') }} as cost_lines
+    where cost_lines.line_type = 'job_run' and cost_lines.invocation_id is not null
+    {%- endif %}
+),
+
+selected as (
+    select
+        costs.*,
+        coalesce(costs.node_id, '(no node)') as node_key,
+        row_number() over (
+            partition by costs.invocation_id, costs.node_id
+            order by costs.ended_at desc nulls last, costs.query_id desc nulls last
+        ) as recency
+    from costs
+    {%- if is_incremental() %}
+    inner join changed_invocations on costs.invocation_id = changed_invocations.invocation_id
+    {%- endif %}
 ),
 
 final as (
@@ -57,7 +104,7 @@ final as (
                     when
                         selected.recency = 1
                         and selected.error_reason is not null
-                        and selected.error_reason <> 'stopped'
+                        and selected.error_reason not in ('stopped', 'canceled')
                         then 1
                     else 0
                 end
@@ -66,7 +113,7 @@ final as (
         end as status,
         sum(selected.cost) as cost,
         selected.currency,
-        count(*) as query_count,
+        cast(sum(selected.query_unit) as {{ dbt.type_bigint() }}) as query_count,
         sum(coalesce(selected.bytes_billed, 0)) as bytes_billed,
         sum(coalesce(selected.slot_ms, 0)) as slot_ms,
         min(selected.started_at) as first_started_at,

@@ -17,6 +17,11 @@ runs as (
         invocation_nodes.pipeline_id,
         invocation_nodes.pipeline_run_id,
         min(invocation_nodes.orchestrator) as orchestrator,
+        {#- A run that touched BigQuery and Databricks is one row: platform 'multiple'. -#}
+        case
+            when min(invocation_nodes.platform) = max(invocation_nodes.platform) then min(invocation_nodes.platform)
+            else 'multiple'
+        end as platform,
         min(invocation_nodes.first_started_at) as run_started_at,
         max(invocation_nodes.last_ended_at) as run_ended_at,
         sum(invocation_nodes.cost) as total_cost,
@@ -53,6 +58,7 @@ final as (
         windowed.pipeline_id,
         windowed.pipeline_run_id,
         windowed.orchestrator,
+        windowed.platform,
         windowed.run_started_at,
         windowed.run_ended_at,
         windowed.total_cost,

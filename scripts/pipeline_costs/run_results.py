@@ -88,6 +88,7 @@ def node_row(invocation_id: str, result: NodeResult) -> Row:
         "slot_ms": job.slot_ms if reported else None,  # type: ignore[union-attr]
         "adapter_job_id": job.job_id if reported else None,  # type: ignore[union-attr]
         "adapter_query_id": None,  # BigQuery reports a job id, not a query id
+        "adapter_job_run_id": None,  # a Databricks job run (dbt-databricks inside a Jobs dbt task)
         "adapter_project_id": job.project_id if reported else None,  # type: ignore[union-attr]
         "adapter_location": job.location.upper() if reported else None,  # type: ignore[union-attr]
         "adapter_code": result.adapter_code,

@@ -166,6 +166,7 @@ RUN_RESULTS_COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("slot_ms", "integer"),
         ("adapter_job_id", "string"),
         ("adapter_query_id", "string"),
+        ("adapter_job_run_id", "string"),
         ("adapter_project_id", "string"),
         ("adapter_location", "string"),
         ("adapter_code", "string"),
