@@ -16,9 +16,7 @@
         "dbt_pipeline_costs: dbt_pipeline_costs_databricks_idle must be 'proportional' or 'separate', got '" ~ idle_mode ~ "'"
     ) }}
 {%- endif -%}
-{%- set hour_keys = ['workspace_id', 'warehouse_id', 'hour_started_at'] -%}
-{%- set run_keys = ['workspace_id', 'job_run_id'] -%}
-{%- set group_keys = run_keys + ['cost_date', 'product'] -%}
+{%- set hour_end = dbt.dateadd('hour', 1, 'warehouses.hour_started_at') -%}
 {%- set zero = dbt_pipeline_costs.money('0') -%}
 {%- set quantity_zero = 'cast(0 as decimal(38, 18))' -%}
 
@@ -50,7 +48,10 @@ warehouse_hours as (
             as unpriced_usage_quantity
     from usage_records
     where usage_records.compute_kind = 'sql_warehouse'
-    group by 1, 2, 3
+    group by
+        usage_records.workspace_id,
+        usage_records.warehouse_id,
+        {{ dbt_pipeline_costs.hour_start('usage_records.usage_started_at') }}
 ),
 
 warehouse_statements as (
@@ -83,9 +84,8 @@ statement_hours as (
             else warehouses.hour_started_at
         end as clipped_start,
         case
-            when warehouse_statements.ended_at < {{ dbt.dateadd('hour', 1, 'warehouses.hour_started_at') }}
-                then warehouse_statements.ended_at
-            else {{ dbt.dateadd('hour', 1, 'warehouses.hour_started_at') }}
+            when warehouse_statements.ended_at < {{ hour_end }} then warehouse_statements.ended_at
+            else {{ hour_end }}
         end as clipped_end,
         warehouse_statements.work_ms,
         warehouse_statements.duration_ms
@@ -97,35 +97,46 @@ statement_hours as (
             and (
                 (
                     warehouse_statements.duration_ms > 0
-                    and warehouses.hour_started_at < warehouse_statements.ended_at
-                    and {{ dbt.dateadd('hour', 1, 'warehouses.hour_started_at') }} > warehouse_statements.started_at
+                    and warehouse_statements.ended_at > warehouses.hour_started_at
+                    and warehouse_statements.started_at < {{ hour_end }}
                 )
-                or (warehouse_statements.duration_ms <= 0 and warehouses.hour_started_at = warehouse_statements.start_hour)
+                or (
+                    warehouse_statements.duration_ms <= 0
+                    and warehouse_statements.start_hour = warehouses.hour_started_at
+                )
             )
 ),
 
-weighted as (
+overlapping as (
     select
         statement_hours.*,
         case
             when statement_hours.duration_ms > 0
-                then {{ dbt_pipeline_costs.milliseconds_between('statement_hours.clipped_start', 'statement_hours.clipped_end') }}
+                then {{ dbt_pipeline_costs.milliseconds_between(
+                    'statement_hours.clipped_start', 'statement_hours.clipped_end'
+                ) }}
             else 0
-        end as overlap_ms,
+        end as overlap_ms
+    from statement_hours
+),
+
+weighted as (
+    select
+        overlapping.*,
         case
-            when statement_hours.duration_ms > 0
-                then cast(statement_hours.work_ms as {{ dbt_pipeline_costs.float_type() }})
-                * {{ dbt_pipeline_costs.milliseconds_between('statement_hours.clipped_start', 'statement_hours.clipped_end') }}
-                / statement_hours.duration_ms
-            else cast(statement_hours.work_ms as {{ dbt_pipeline_costs.float_type() }})
+            when overlapping.duration_ms > 0
+                then
+                    cast(overlapping.work_ms as {{ dbt_pipeline_costs.float_type() }})
+                    * overlapping.overlap_ms / overlapping.duration_ms
+            else cast(overlapping.work_ms as {{ dbt_pipeline_costs.float_type() }})
         end as weight,
         {#- Busy time: the part of this interval beyond every earlier-starting one (their union). -#}
-        max(statement_hours.clipped_end) over (
-            partition by {% for key in hour_keys %}statement_hours.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
-            order by statement_hours.clipped_start asc, statement_hours.clipped_end asc, statement_hours.statement_id asc
+        max(overlapping.clipped_end) over (
+            partition by overlapping.workspace_id, overlapping.warehouse_id, overlapping.hour_started_at
+            order by overlapping.clipped_start asc, overlapping.clipped_end asc, overlapping.statement_id asc
             rows between unbounded preceding and 1 preceding
         ) as earlier_end
-    from statement_hours
+    from overlapping
 ),
 
 hour_totals as (
@@ -144,22 +155,20 @@ hour_totals as (
             end
         ) as busy_ms
     from weighted
-    group by 1, 2, 3
+    group by weighted.workspace_id, weighted.warehouse_id, weighted.hour_started_at
 ),
 
 hour_pools as (
     select
         warehouse_hours.*,
         hour_totals.total_weight,
-        case
-            when hour_totals.total_weight > 0
-                {%- if idle_mode == 'separate' %}
-                then {{ dbt_pipeline_costs.allocated_share('warehouse_hours.billed_cost', 'hour_totals.busy_ms', 3600000) }}
-                {%- else %}
-                then warehouse_hours.billed_cost
-                {%- endif %}
-            else {{ zero }}
-        end as statement_pool
+        {#- separate: the statements take the busy part of the hour; proportional: all of it. #}
+        {%- if idle_mode == 'separate' %}
+        {%- set pool = dbt_pipeline_costs.allocated_share('warehouse_hours.billed_cost', 'hour_totals.busy_ms', 3600000) %}
+        {%- else %}
+        {%- set pool = 'warehouse_hours.billed_cost' %}
+        {%- endif %}
+        case when hour_totals.total_weight > 0 then {{ pool }} else {{ zero }} end as statement_pool
     from warehouse_hours
     left join hour_totals
         on
@@ -176,21 +185,33 @@ statement_shares as (
         hour_pools.statement_pool,
         case
             when hour_pools.total_weight > 0
-                then cast(
-                    cast(hour_pools.usage_quantity as {{ dbt_pipeline_costs.float_type() }}) * weighted.weight
-                    / hour_pools.total_weight as decimal(38, 12)
-                )
-            else 0
+                then {{ dbt_pipeline_costs.allocated_share(
+                    'hour_pools.usage_quantity', 'weighted.weight', 'hour_pools.total_weight'
+                ) }}
+            else {{ quantity_zero }}
         end as usage_quantity_share,
         case
             when hour_pools.total_weight > 0
-                then {{ dbt_pipeline_costs.allocated_share('hour_pools.statement_pool', 'weighted.weight', 'hour_pools.total_weight') }}
+                then {{ dbt_pipeline_costs.allocated_share(
+                    'hour_pools.statement_pool', 'weighted.weight', 'hour_pools.total_weight'
+                ) }}
             else {{ zero }}
         end as rounded_share,
         row_number() over (
-            partition by {% for key in hour_keys %}weighted.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
+            partition by weighted.workspace_id, weighted.warehouse_id, weighted.hour_started_at
             order by weighted.weight desc, weighted.statement_id asc
-        ) as anchor_rank
+        ) as anchor_rank,
+        sum(
+            case
+                when hour_pools.total_weight > 0
+                    then {{ dbt_pipeline_costs.allocated_share(
+                        'hour_pools.statement_pool', 'weighted.weight', 'hour_pools.total_weight'
+                    ) }}
+                else {{ zero }}
+            end
+        ) over (
+            partition by weighted.workspace_id, weighted.warehouse_id, weighted.hour_started_at
+        ) as pool_rounded_total
     from weighted
     inner join hour_pools
         on
@@ -222,10 +243,9 @@ statement_lines as (
         {{ quantity_zero }} as unpriced_usage_quantity,
         case
             when statement_shares.anchor_rank = 1
-                then statement_shares.statement_pool - (
-                    sum(statement_shares.rounded_share) over (partition by {% for key in hour_keys %}statement_shares.{{ key }}{{ ', ' if not loop.last }}{% endfor %})
-                    - statement_shares.rounded_share
-                )
+                then
+                    statement_shares.statement_pool
+                    - (statement_shares.pool_rounded_total - statement_shares.rounded_share)
             else statement_shares.rounded_share
         end as cost
     from statement_shares
@@ -274,7 +294,7 @@ job_usage as (
             as unpriced_usage_quantity
     from usage_records
     where usage_records.compute_kind = 'job_run'
-    group by 1, 2, 3, 4
+    group by usage_records.workspace_id, usage_records.job_run_id, usage_records.usage_date, usage_records.product
 ),
 
 job_runs as (
@@ -284,7 +304,7 @@ job_runs as (
         max(usage_records.tagged_invocation_id) as tagged_invocation_id
     from usage_records
     where usage_records.compute_kind = 'job_run'
-    group by 1, 2
+    group by usage_records.workspace_id, usage_records.job_run_id
 ),
 
 run_invocations as (
@@ -333,16 +353,22 @@ job_shares as (
         run_nodes.pipeline_id,
         run_nodes.pipeline_run_id,
         run_nodes.orchestrator,
-        cast(
-            cast(job_usage.usage_quantity as {{ dbt_pipeline_costs.float_type() }}) * run_nodes.weight / run_nodes.total_weight
-            as decimal(38, 12)
-        ) as usage_quantity_share,
+        {{ dbt_pipeline_costs.allocated_share(
+            'job_usage.usage_quantity', 'run_nodes.weight', 'run_nodes.total_weight'
+        ) }} as usage_quantity_share,
         {{ dbt_pipeline_costs.allocated_share('job_usage.billed_cost', 'run_nodes.weight', 'run_nodes.total_weight') }}
             as rounded_share,
         row_number() over (
-            partition by {% for key in group_keys %}job_usage.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
+            partition by job_usage.workspace_id, job_usage.job_run_id, job_usage.cost_date, job_usage.product
             order by run_nodes.weight desc, run_nodes.invocation_id asc, run_nodes.node_id asc
-        ) as anchor_rank
+        ) as anchor_rank,
+        sum(
+            {{ dbt_pipeline_costs.allocated_share(
+                'job_usage.billed_cost', 'run_nodes.weight', 'run_nodes.total_weight'
+            ) }}
+        ) over (
+            partition by job_usage.workspace_id, job_usage.job_run_id, job_usage.cost_date, job_usage.product
+        ) as pool_rounded_total
     from job_usage
     inner join run_nodes
         on job_usage.workspace_id = run_nodes.workspace_id and job_usage.job_run_id = run_nodes.job_run_id
@@ -372,15 +398,19 @@ job_node_lines as (
             as unpriced_usage_quantity,
         case
             when job_shares.anchor_rank = 1
-                then job_shares.billed_cost - (
-                    sum(job_shares.rounded_share) over (
-                        partition by {% for key in group_keys %}job_shares.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
-                    )
-                    - job_shares.rounded_share
-                )
+                then job_shares.billed_cost - (job_shares.pool_rounded_total - job_shares.rounded_share)
             else job_shares.rounded_share
         end as cost
     from job_shares
+),
+
+run_links as (
+    select
+        run_invocations.workspace_id,
+        run_invocations.job_run_id,
+        min(run_invocations.invocation_id) as invocation_id
+    from run_invocations
+    group by run_invocations.workspace_id, run_invocations.job_run_id
 ),
 
 job_run_lines as (
@@ -409,14 +439,7 @@ job_run_lines as (
         job_usage.unpriced_usage_quantity,
         job_usage.billed_cost as cost
     from job_usage
-    left join (
-        select
-            run_invocations.workspace_id,
-            run_invocations.job_run_id,
-            min(run_invocations.invocation_id) as invocation_id
-        from run_invocations
-        group by 1, 2
-    ) as linked
+    left join run_links as linked
         on job_usage.workspace_id = linked.workspace_id and job_usage.job_run_id = linked.job_run_id
     left join invocations on linked.invocation_id = invocations.invocation_id
     where not exists (

@@ -44,7 +44,7 @@ result_statements as (
         from {{ ref('int_dbt_node_results') }} as results
         where results.adapter_query_id is not null
     ) as ranked
-    where ranked.statement_rank = 1
+    where statement_rank = 1
 ),
 
 sourced as (

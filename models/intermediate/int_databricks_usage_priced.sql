@@ -33,8 +33,8 @@ with_list_price as (
             usage_records.sku_name = list_prices.sku_name
             and usage_records.cloud = list_prices.cloud
             and usage_records.usage_unit = list_prices.usage_unit
-            and list_prices.price_started_at <= usage_records.usage_started_at
-            and (list_prices.price_ended_at is null or usage_records.usage_started_at < list_prices.price_ended_at)
+            and usage_records.usage_started_at >= list_prices.price_started_at
+            and (usage_records.usage_started_at < list_prices.price_ended_at or list_prices.price_ended_at is null)
 ),
 
 priced as (
@@ -63,7 +63,10 @@ resolved as (
             when priced.list_unit_price is not null then 'list'
         end as price_source,
         coalesce(priced.negotiated_unit_price, priced.list_unit_price) as unit_price,
-        case when priced.negotiated_unit_price is not null then 'USD' else priced.list_currency_code end as price_currency
+        case
+            when priced.negotiated_unit_price is not null then 'USD'
+            else priced.list_currency_code
+        end as price_currency
     from priced
 ),
 

@@ -53,11 +53,10 @@ lines as (
     inner join changed_days
         on query_costs.platform = changed_days.platform and query_costs.cost_date = changed_days.cost_date
     {%- endif %}
+    {%- set bigquery_bound = lower_bound - modules.datetime.timedelta(days=2) %}
     where
         query_costs.platform = 'bigquery'
-        {%- if is_incremental() %}
-        and query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound - modules.datetime.timedelta(days=2)) }}
-        {%- endif %}
+        and query_costs.created_at >= {{ dbt_pipeline_costs.timestamp_literal(bigquery_bound) }}
     {%- endif %}
     {%- if bigquery and databricks %}
     union all

@@ -75,11 +75,8 @@ classified as (
 ),
 
 final as (
-    {#- An exact duplicate of a record counts once. -#}
-    select
-        {%- for column in columns %}
-        classified.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {#- An exact duplicate of a record counts once. #}
+    select classified.{{ columns | join(',\n        classified.') }}
     from classified
     where classified.duplicate_rank = 1
 )
