@@ -6,8 +6,7 @@
         dbt_pipeline_costs_currency_rates, computed at compile time and truncated to 10 decimals.
         A currency without a rate gives NULL (the record is then unpriced).
     databricks_usage_cost(quantity, unit_price, currency_column) -> quantity x unit price,
-        converted, as money. Quantities keep 18 decimals and prices 10: the product fits every
-        engine's 38 digits without an intermediate rounding (Spark would otherwise cut the scale).
+        converted, as money. Quantities keep 18 decimals and prices 10; a record's cost below 10^10.
     allocated_share(pool, weight, total_weight) -> pool x weight / total_weight rounded to 12
         decimals, as money. The rounding is in 8-byte floating point; callers give the rounding
         remainder to one anchor line so a pool's lines add up to it exactly.
@@ -30,10 +29,11 @@
 {%- endmacro %}
 
 {% macro databricks_usage_cost(quantity, unit_price, currency_column) -%}
+    {#- Each factor is cast to (28, 18) x (20, 10): the product keeps 17+ decimals on Spark, whose
+        decimal multiplication gives up scale beyond 38 digits of precision. -#}
     {{ dbt_pipeline_costs.money(
-        dbt_pipeline_costs.money(
-            'cast(' ~ quantity ~ ' as decimal(28, 18)) * cast(' ~ unit_price ~ ' as decimal(20, 10))'
-        ) ~ ' * ' ~ dbt_pipeline_costs.databricks_currency_factor(currency_column)
+        'cast(cast(' ~ quantity ~ ' as decimal(28, 18)) * cast(' ~ unit_price ~ ' as decimal(20, 10)) as decimal(28, 18))'
+        ~ ' * ' ~ dbt_pipeline_costs.databricks_currency_factor(currency_column)
     ) }}
 {%- endmacro %}
 

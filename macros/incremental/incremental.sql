@@ -45,3 +45,18 @@
 {% macro postgres__incremental_strategy() -%}
     {{ return('delete+insert') }}
 {%- endmacro %}
+
+{% macro spark__incremental_strategy() -%}
+    {#- Open-source Spark without Delta / Iceberg / Hudi (parquet tables) has no MERGE, and dbt-spark
+        accepts only append or insert_overwrite there. append: a first build (or --full-refresh) is
+        exact, and a re-run over the lookback window adds duplicate rows that the package's
+        unique_combination tests report; insert_overwrite without partitions would silently replace
+        the whole table with the window. -#}
+    {{ return('append') }}
+{%- endmacro %}
+
+{% macro databricks__incremental_strategy() -%}
+    {#- Databricks tables are Delta: merge on the unique key. Explicit, because dispatch would
+        otherwise fall back from databricks__ to spark__ (append). -#}
+    {{ return('merge') }}
+{%- endmacro %}

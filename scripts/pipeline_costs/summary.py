@@ -54,17 +54,21 @@ def _render(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> str:
         lines.append(f"  {s}.{mart:<24} {count:>10,} rows")
 
     coverage = _fetch(con, f"""
-        select currency, min(cost_date), max(cost_date), sum(billed_cost), sum(attributed_cost),
-               sum(unattributed_not_dbt_cost), sum(unattributed_dbt_without_node_cost), sum(unattributed_unknown_cost)
-        from {s}.cost_coverage group by currency""")
-    for currency, first, last, billed, attributed, not_dbt, no_node, unknown in coverage:
+        select platform, currency, min(cost_date), max(cost_date), sum(billed_cost), sum(attributed_cost),
+               sum(unattributed_not_dbt_cost), sum(unattributed_dbt_without_node_cost), sum(unattributed_unknown_cost),
+               sum(unattributed_idle_cost), sum(unattributed_other_compute_cost)
+        from {s}.cost_coverage group by platform, currency order by platform, currency""")
+    for platform, currency, first, last, billed, attributed, not_dbt, no_node, unknown, idle, other in coverage:
         share = (Decimal(attributed) / Decimal(billed) * 100) if billed else Decimal(0)
+        unattributed = (f"  unattributed: not dbt {_money(not_dbt, currency)}, dbt without node {_money(no_node, currency)}, "
+                        f"unknown {_money(unknown, currency)}")
+        if platform == "databricks":
+            unattributed += f", idle warehouses {_money(idle, currency)}, other compute {_money(other, currency)}"
         lines += [
             "",
-            (f"Spend {first} .. {last}: {_money(billed, currency)} billed, "
+            (f"{platform} spend {first} .. {last}: {_money(billed, currency)} billed, "
              f"{_money(attributed, currency)} attributed to dbt models ({share:.1f}%)"),
-            (f"  unattributed: not dbt {_money(not_dbt, currency)}, dbt without node {_money(no_node, currency)}, "
-             f"unknown {_money(unknown, currency)}"),
+            unattributed,
         ]
 
     lines += ["", f"Top {top} pipelines by cost:"]
