@@ -59,7 +59,9 @@ PACKAGE = "dbt_pipeline_costs"
 DEFAULT_WATERMARK = dt.datetime(2026, 11, 1, 0, 0, 0, tzinfo=dt.UTC)
 # The integration project points the jobs source at DuckDB look-alike tables (`jobs_by_project`);
 # on BigQuery it must be the real view, as for any user of the package (its default).
-DEFAULT_VARS = {"dbt_pipeline_costs_bigquery_jobs_identifier": "INFORMATION_SCHEMA.JOBS_BY_PROJECT"}
+# The BigQuery target reads BigQuery only (the integration project also turns Databricks on).
+DEFAULT_VARS = {"dbt_pipeline_costs_bigquery_jobs_identifier": "INFORMATION_SCHEMA.JOBS_BY_PROJECT",
+                "dbt_pipeline_costs_databricks_enabled": False}
 
 
 class OfflineNetworkError(RuntimeError):

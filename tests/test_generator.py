@@ -1,12 +1,14 @@
-"""The synthetic BigQuery JOBS generator (scripts/pipeline_costs) and its ground truth."""
+"""The synthetic generator (scripts/pipeline_costs): BigQuery JOBS, Databricks system tables, and the
+ground truth."""
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import Context, Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
 
@@ -27,10 +29,14 @@ SCALE = "0.25"
 AS_OF_LATER = "2026-11-22T00:00:00+00:00"
 TOLERANCE = Decimal("1e-15")  # group-exact vs sum of per-job-rounded costs (<= n * 5e-19)
 COMMENT_RE = re.compile(r"^/\* (.*?) \*/\n", re.DOTALL)
+COVERAGE_PARTS = ("attributed_cost", "unattributed_not_dbt_cost", "unattributed_dbt_without_node_cost",
+                  "unattributed_unknown_cost", "unattributed_idle_cost", "unattributed_other_compute_cost")
 JOBS = {"us": '"region-us".jobs_by_project', "eu": '"region-eu".jobs_by_project'}
 RUN_RESULTS = ("dbt_invocations", "dbt_node_results")
 REUSE_MARTS = ("model_reuse", "freshness_coverage", "slo_compliance", "sao_opportunities", "job_overlap",
                "reuse_savings")
+DATABRICKS_TABLES = ("system_billing.usage", "system_billing.list_prices", "system_query.history")
+DATABRICKS_TRUTH = ("databricks_warehouse_hours", "databricks_job_runs", "databricks_cost_lines")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_VERSION = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())["version"]
@@ -101,7 +107,8 @@ def test_cli_dispatches_generate_subcommand() -> None:
     parser = build_parser()
     args = parser.parse_args(["generate", "--no-truth", "--scale", "2"])
     assert args.command == "generate" and args.truth is False and args.scale == 2.0
-    assert args.days == 14 and args.seed == 42 and args.currency == "USD"
+    assert args.days == 14 and args.seed == 42 and args.currency == "USD" and args.databricks is True
+    assert parser.parse_args(["generate", "--no-databricks"]).databricks is False
     with pytest.raises(SystemExit):
         parser.parse_args(["generate", "--scale", "0"])
 
@@ -112,6 +119,7 @@ def test_summary_is_one_paragraph(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out.strip()
     assert "\n" not in out
     assert '"region-us".jobs_by_project' in out and '"region-eu".jobs_by_project' in out
+    assert "system_query.history" in out and "system_billing.usage" in out
     assert "ground_truth" in out and "2 days" in out
 
 
@@ -156,7 +164,7 @@ def test_jobs_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyC
     tables = {r[0] for r in world.execute(
         "select table_name from information_schema.tables where table_schema = 'ground_truth'").fetchall()}
     assert {"query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage",
-            "generator_runs", *REUSE_MARTS} <= tables
+            "generator_runs", *REUSE_MARTS, *DATABRICKS_TRUTH} <= tables
 
 
 def test_rows_are_written_in_creation_time_order(world: duckdb.DuckDBPyConnection) -> None:
@@ -170,8 +178,9 @@ def test_same_seed_gives_identical_tables(tmp_path: Path) -> None:
         assert main(["generate", "--days", "3", "--end-date", END_DATE, "--scale", "0.2", "--seed", seed,
                      "--duckdb", str(path)]) == 0
         with duckdb.connect(str(path), read_only=True) as con:
-            out = {t: con.sql(f"select * from {t}").to_arrow_table() for t in JOBS.values()}
-            for t in ("query_costs", "model_costs", "pipeline_cost_history", "cost_coverage", *REUSE_MARTS):
+            out = {t: con.sql(f"select * from {t}").to_arrow_table() for t in (*JOBS.values(), *DATABRICKS_TABLES)}
+            for t in ("query_costs", "model_costs", "pipeline_cost_history", "cost_coverage", *REUSE_MARTS,
+                      *DATABRICKS_TRUTH):
                 out[t] = con.sql(f"select * from ground_truth.{t}").to_arrow_table()
             for t in RUN_RESULTS:
                 out[t] = con.sql(f"select * from main_pipeline_costs.{t}").to_arrow_table()
@@ -182,6 +191,7 @@ def test_same_seed_gives_identical_tables(tmp_path: Path) -> None:
     for table in first:
         assert first[table].equals(again[table]), table
     assert not first[JOBS["us"]].equals(other[JOBS["us"]])
+    assert not first["system_query.history"].equals(other["system_query.history"])
     assert not first["dbt_node_results"].equals(other["dbt_node_results"])
     assert first["dbt_node_results"].num_rows > 100 and first["model_reuse"].num_rows > 10
 
@@ -393,18 +403,24 @@ def test_late_rows_appear_with_a_later_as_of(world: duckdb.DuckDBPyConnection,
 
 
 def test_coverage_conserves_cost_per_day(world: duckdb.DuckDBPyConnection) -> None:
-    days = rows(world, "select * from ground_truth.cost_coverage order by cost_date")
-    assert len(days) >= DAYS
-    per_day = {r["cost_date"]: r for r in rows(world, """
-        select cost_date, sum(cost) as cost, count(*) as n from ground_truth.query_costs group by 1""")}
+    days = rows(world, "select * from ground_truth.cost_coverage order by platform, cost_date, product")
+    assert {(d["platform"], d["product"]) for d in days} == {
+        ("bigquery", "on_demand"), ("bigquery", "capacity"), ("databricks", "SQL"), ("databricks", "JOBS"),
+        ("databricks", "DLT"), ("databricks", "INTERACTIVE"), ("databricks", "NOTEBOOKS"),
+        ("databricks", "MODEL_SERVING")}
+    per_day = {(r["cost_date"], r["pricing_model"]): r for r in rows(world, """
+        select cost_date, pricing_model, sum(cost) as cost, count(*) as n from ground_truth.query_costs
+        where platform = 'bigquery' group by all""")}
     for day in days:
-        parts = (day["attributed_cost"] + day["unattributed_not_dbt_cost"]
-                 + day["unattributed_dbt_without_node_cost"] + day["unattributed_unknown_cost"])
-        assert day["billed_cost"] == parts
-        assert day["platform"] == "bigquery" and day["currency"] == "USD"
-        assert day["query_count"] == per_day[day["cost_date"]]["n"]
-        assert abs(day["billed_cost"] - per_day[day["cost_date"]]["cost"]) <= TOLERANCE
+        parts = sum(day[c] for c in COVERAGE_PARTS)
+        assert day["billed_cost"] == parts and day["currency"] == "USD"
+        if day["platform"] == "bigquery":
+            assert day["unattributed_idle_cost"] == day["unattributed_other_compute_cost"] == 0
+            assert day["unpriced_usage_quantity"] == 0
+            assert day["query_count"] == per_day[(day["cost_date"], day["product"])]["n"]
+            assert abs(day["billed_cost"] - per_day[(day["cost_date"], day["product"])]["cost"]) <= TOLERANCE
     assert sum(d["unattributed_unknown_cost"] for d in days) > 0
+    assert len({d["cost_date"] for d in days if d["platform"] == "bigquery"}) >= DAYS
 
 
 def _expected_cost(job: dict) -> Fraction:
@@ -422,7 +438,8 @@ def _expected_cost(job: dict) -> Fraction:
 
 
 def test_query_costs_follow_the_pricing_rules(world: duckdb.DuckDBPyConnection) -> None:
-    truth = {(r["location"], r["job_id"]): r for r in rows(world, "select * from ground_truth.query_costs")}
+    truth = {(r["location"], r["job_id"]): r for r in rows(world, "select * from ground_truth.query_costs "
+                                                                   "where platform = 'bigquery'")}
     jobs = all_jobs(world, "state = 'DONE' and coalesce(statement_type, '') <> 'SCRIPT'")
     assert len(truth) == len({(j["location"], j["job_id"]) for j in jobs})  # exact duplicates count once
     models = set()
@@ -433,6 +450,10 @@ def test_query_costs_follow_the_pricing_rules(world: duckdb.DuckDBPyConnection) 
         assert t["pricing_model"] == ("capacity" if job["reservation_id"] else "on_demand")
         assert t["bytes_billed"] == job["total_bytes_billed"] and t["slot_ms"] == job["total_slot_ms"]
         assert t["ended_at"] == job["end_time"] and t["started_at"] == job["start_time"]
+        hidden = job["job_type"] == "QUERY" and not job["cache_hit"] and (
+            job["total_slot_ms"] is None if job["reservation_id"] else
+            (job["error_result"] is None or job["error_result"]["reason"] == "stopped") and job["total_bytes_billed"] is None)
+        assert t["has_missing_usage"] == hidden
         models.add((t["pricing_model"], job["edition"], exact > 0))
     assert ("capacity", None, True) in models and ("on_demand", None, True) in models
     failed_on_demand = [j for j in jobs if j["error_result"] and j["error_result"]["reason"] == "invalidQuery"
@@ -442,7 +463,8 @@ def test_query_costs_follow_the_pricing_rules(world: duckdb.DuckDBPyConnection) 
 
 def test_attribution_classes(world: duckdb.DuckDBPyConnection) -> None:
     classes = {(r["attribution"], r["attribution_source"], r["is_dbt"]) for r in rows(
-        world, "select distinct attribution, attribution_source, is_dbt from ground_truth.query_costs")}
+        world, "select distinct attribution, attribution_source, is_dbt from ground_truth.query_costs "
+               "where platform = 'bigquery'")}
     assert classes == {
         ("attributed", "comment", True), ("attributed", "adapter_response", True), ("attributed", "label", True),
         ("attributed", "script_parent", True), ("dbt_without_node", "comment", True),
@@ -539,12 +561,25 @@ def test_planted_cases(world: duckdb.DuckDBPyConnection) -> None:
     assert any(h["invocation_count"] == 2 for h in history)  # dbt_run + dbt_test in one dag run
 
 
+# What the pipeline marts roll up: priced queries (BigQuery jobs, Databricks statements) and the job-run
+# lines of dbt runs (cost, but not queries).
+ITEMS = """(
+    select invocation_id, node_id, pipeline_id, pipeline_run_id, attribution, is_dbt, cost, 1 as is_query,
+           started_at, ended_at, bytes_billed
+    from ground_truth.query_costs
+    union all
+    select invocation_id, node_id, pipeline_id, pipeline_run_id, attribution, true, cost, 0, null, null, null
+    from ground_truth.databricks_cost_lines
+    where line_type = 'job_run' and attribution in ('attributed', 'dbt_without_node')
+)"""
+
+
 def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> None:
-    worst = rows(world, """
+    worst = rows(world, f"""
         with q as (
-            select invocation_id, node_id, sum(cost) as cost, count(*) as n, sum(bytes_billed) as bytes,
+            select invocation_id, node_id, sum(cost) as cost, sum(is_query) as n, sum(bytes_billed) as bytes,
                    min(started_at) as first_start, max(ended_at) as last_end
-            from ground_truth.query_costs where attribution = 'attributed' group by all
+            from {ITEMS} where attribution = 'attributed' group by all having sum(is_query) > 0
         )
         select count(*) as models, max(abs(m.cost - q.cost)) as cost_diff,
                count_if(m.query_count is distinct from q.n) as count_diff,
@@ -554,15 +589,19 @@ def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> Non
         full join q using (invocation_id, node_id)""")[0]
     assert worst["models"] > 100 and worst["cost_diff"] <= TOLERANCE
     assert (worst["count_diff"], worst["bytes_diff"], worst["time_diff"]) == (0, 0, 0)
-    # the rest of model_costs: node results without a priced job (reused, skipped, seeds, ...)
-    idle = rows(world, "select * from ground_truth.model_costs where query_count = 0")
-    assert idle and all(r["has_run_result"] and r["cost"] == 0 and r["bytes_billed"] == 0
+    # the rest of model_costs: node results without a priced query (reused, skipped, seeds, ...), whose
+    # only cost can be a share of a Databricks job run
+    idle = rows(world, f"""select m.*, coalesce(l.cost, 0) as lines from ground_truth.model_costs m
+        left join (select invocation_id, node_id, sum(cost) as cost from {ITEMS} where attribution = 'attributed'
+                   group by all) l using (invocation_id, node_id)
+        where m.query_count = 0""")
+    assert idle and all(r["has_run_result"] and r["cost"] == r["lines"] and r["bytes_billed"] == 0
                         and r["execution_time_s"] is None for r in idle)
-    runs = rows(world, """
+    runs = rows(world, f"""
         with q as (
-            select pipeline_id, pipeline_run_id, sum(cost) as cost, count(*) as n,
+            select pipeline_id, pipeline_run_id, sum(cost) as cost, sum(is_query) as n,
                    count(distinct node_id) as nodes, count(distinct invocation_id) as invs
-            from ground_truth.query_costs where is_dbt group by all
+            from {ITEMS} where is_dbt group by all
         ),
         s as (select pipeline_id, pipeline_run_id, sum(cost) as cost, sum(query_count) as n
               from ground_truth.pipeline_stage_costs group by all)
@@ -574,10 +613,12 @@ def test_rollups_agree_with_query_costs(world: duckdb.DuckDBPyConnection) -> Non
     assert runs["runs"] > 50 and runs["history_diff"] <= TOLERANCE and runs["stage_diff"] <= TOLERANCE
     assert (runs["count_diff"], runs["distinct_diff"]) == (0, 0)
     stages = {r[0] for r in world.execute("select distinct stage from ground_truth.pipeline_stage_costs").fetchall()}
-    # "models": the other team's project (folder from its node results); "models/example_project": sources
+    # "models": the other team's project (folder from its node results); "models/example_project": sources;
+    # "models/features": the ML team's Databricks project
     assert {"(no node)", "(unknown node)", "models/example_project/staging", "models/example_project/intermediate",
             "models/example_project/marts/finance", "models/example_project/marts/marketing",
-            "tests/example_project", "models", "models/example_project"} == stages
+            "tests/example_project", "models", "models/example_project", "seeds/example_project",
+            "models/features"} == stages
     assert scalar(world, "select max(model_count) from ground_truth.pipeline_stage_costs "
                          "where stage = '(no node)'") == 0
 
@@ -610,10 +651,16 @@ def test_currency_conversion(tmp_path: Path, world: duckdb.DuckDBPyConnection) -
     path = tmp_path / "eur.duckdb"
     generate(path, "--currency", "EUR")
     with duckdb.connect(str(path), read_only=True) as eur:
-        usd = {r["cost_date"]: r for r in rows(world, "select * from ground_truth.cost_coverage")}
+        usd = {(r["platform"], r["cost_date"], r["product"]): r for r in rows(world, "select * from ground_truth.cost_coverage")}
         for day in rows(eur, "select * from ground_truth.cost_coverage"):
             assert day["currency"] == "EUR"
-            assert abs(day["billed_cost"] - usd[day["cost_date"]]["billed_cost"] * Decimal("0.86")) <= TOLERANCE
+            dollars = usd[(day["platform"], day["cost_date"], day["product"])]["billed_cost"]
+            if day["platform"] == "databricks":  # records are priced exactly: the conversion is exact
+                assert day["billed_cost"] == dollars * Decimal("0.86")
+            assert abs(day["billed_cost"] - dollars * Decimal("0.86")) <= TOLERANCE
+        hours = rows(eur, "select * from ground_truth.databricks_warehouse_hours")
+        assert hours and all(h["currency"] == "EUR" and h["statement_cost"] + h["idle_cost"] == h["billed_cost"]
+                             for h in hours)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -785,7 +832,8 @@ def test_reused_skipped_and_failed_nodes(world: duckdb.DuckDBPyConnection) -> No
         if r["resource_type"] == "seed":
             assert r["adapter_job_id"] is None and r["adapter_code"] == "INSERT" and r["rows_affected"] == 2
     broken = [r for r in results if r["name"] == project.BROKEN_MODEL]
-    assert broken and all(r["status"] == "error" and r["message"].startswith("Compilation Error") for r in broken)
+    assert broken and all(r["status"] == "error" and r["message"].startswith("Compilation Error")
+                          for r in broken if r["status"] != "skipped")  # skipped: something upstream failed
     assert not any(k[1] and k[1].endswith(project.BROKEN_MODEL) for k in with_jobs)
 
 
@@ -870,7 +918,8 @@ def test_invocation_rows(world: duckdb.DuckDBPyConnection) -> None:
     for inv in invocations:
         assert inv["run_ended_at"] <= as_of and inv["node_result_count"] == counts[inv["invocation_id"]]
         assert abs(inv["elapsed_s"] - (inv["run_ended_at"] - inv["run_started_at"]).total_seconds()) < 1e-6
-        assert (inv["adapter_type"], inv["dbt_version"], inv["package_version"]) == ("bigquery", "1.11.16", PACKAGE_VERSION)
+        assert inv["adapter_type"] in ("bigquery", "databricks")
+        assert (inv["dbt_version"], inv["package_version"]) == ("1.11.16", PACKAGE_VERSION)
         comment = comments.get(inv["invocation_id"])
         if comment is not None:  # exactly the query comment's pipeline context
             assert {k: inv[k] for k in PIPELINE_KEYS if inv[k] is not None} == {
@@ -970,7 +1019,8 @@ def test_run_operation_and_cancelled_runs_upload_nothing() -> None:
 
 
 def test_second_attribution_path(world: duckdb.DuckDBPyConnection) -> None:
-    matched = rows(world, "select * from ground_truth.query_costs where attribution_source = 'adapter_response'")
+    matched = rows(world, "select * from ground_truth.query_costs where attribution_source = 'adapter_response' "
+                          "and platform = 'bigquery'")
     results = {r["adapter_job_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_node_results")}
     invocations = {r["invocation_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_invocations")}
     assert matched
@@ -1120,3 +1170,432 @@ def test_job_overlap_and_reuse_savings_recomputed(month_world: duckdb.DuckDBPyCo
         if m:
             assert abs(r["estimated_cost_saved"] - Decimal(str(m["cost"]))) <= Decimal("1e-12")
             assert abs(r["estimated_seconds_saved"] - m["seconds"]) < 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# Databricks: system tables and the section 10 ground truth
+# ---------------------------------------------------------------------------------------------
+
+HOUR = timedelta(hours=1)
+PRICED = ("FINISHED", "FAILED", "CANCELED")
+DATABRICKS_TYPES = {
+    "system_billing.usage": {
+        "record_id": "VARCHAR", "account_id": "VARCHAR", "workspace_id": "VARCHAR", "sku_name": "VARCHAR",
+        "cloud": "VARCHAR", "usage_start_time": "TIMESTAMP WITH TIME ZONE",
+        "usage_end_time": "TIMESTAMP WITH TIME ZONE", "usage_date": "DATE", "custom_tags": "MAP(VARCHAR, VARCHAR)",
+        "usage_unit": "VARCHAR", "usage_quantity": "DECIMAL(38,18)",
+        "usage_metadata": "STRUCT(cluster_id VARCHAR, job_id VARCHAR, warehouse_id VARCHAR, instance_pool_id "
+                          "VARCHAR, node_type VARCHAR, job_run_id VARCHAR, notebook_id VARCHAR, dlt_pipeline_id "
+                          "VARCHAR, endpoint_name VARCHAR, endpoint_id VARCHAR, dlt_update_id VARCHAR, "
+                          "dlt_maintenance_id VARCHAR, run_name VARCHAR, job_name VARCHAR, notebook_path VARCHAR, "
+                          "app_id VARCHAR, budget_policy_id VARCHAR)",
+        "identity_metadata": "STRUCT(run_as VARCHAR, owned_by VARCHAR, created_by VARCHAR)",
+        "record_type": "VARCHAR", "ingestion_date": "DATE", "billing_origin_product": "VARCHAR",
+        "product_features": "STRUCT(jobs_tier VARCHAR, sql_tier VARCHAR, dlt_tier VARCHAR, is_serverless BOOLEAN, "
+                            "is_photon BOOLEAN, serving_type VARCHAR)",
+        "usage_type": "VARCHAR",
+    },
+    "system_billing.list_prices": {
+        "price_start_time": "TIMESTAMP WITH TIME ZONE", "price_end_time": "TIMESTAMP WITH TIME ZONE",
+        "account_id": "VARCHAR", "sku_name": "VARCHAR", "cloud": "VARCHAR", "currency_code": "VARCHAR",
+        "usage_unit": "VARCHAR",
+        "pricing": "STRUCT(default DECIMAL(38,18), promotional STRUCT(default DECIMAL(38,18)), "
+                   "effective_list STRUCT(default DECIMAL(38,18)))",
+    },
+    "system_query.history": {
+        "account_id": "VARCHAR", "workspace_id": "VARCHAR", "statement_id": "VARCHAR", "session_id": "VARCHAR",
+        "execution_status": "VARCHAR", "compute": "STRUCT(type VARCHAR, cluster_id VARCHAR, warehouse_id VARCHAR)",
+        "executed_by": "VARCHAR", "statement_text": "VARCHAR", "statement_type": "VARCHAR",
+        "error_message": "VARCHAR", "client_application": "VARCHAR", "total_duration_ms": "BIGINT",
+        "waiting_for_compute_duration_ms": "BIGINT", "waiting_at_capacity_duration_ms": "BIGINT",
+        "execution_duration_ms": "BIGINT", "compilation_duration_ms": "BIGINT", "total_task_duration_ms": "BIGINT",
+        "result_fetch_duration_ms": "BIGINT", "start_time": "TIMESTAMP WITH TIME ZONE",
+        "end_time": "TIMESTAMP WITH TIME ZONE", "update_time": "TIMESTAMP WITH TIME ZONE", "read_rows": "BIGINT",
+        "read_bytes": "BIGINT", "produced_rows": "BIGINT", "written_bytes": "BIGINT", "from_result_cache": "BOOLEAN",
+        "query_source": "STRUCT(job_info STRUCT(job_id VARCHAR, job_run_id VARCHAR, job_task_run_id VARCHAR))",
+        "query_tags": "MAP(VARCHAR, VARCHAR)",
+    },
+}
+
+
+def _hour(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def _statements(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """query.history, one row per statement: the latest update_time, then end_time."""
+    return {r["statement_id"]: r for r in rows(con, """
+        select * from system_query.history
+        qualify row_number() over (partition by statement_id order by update_time desc, end_time desc nulls last) = 1""")}
+
+
+def _work_ms(s: dict) -> int:
+    return sum(s[c] or 0 for c in ("total_task_duration_ms", "compilation_duration_ms", "result_fetch_duration_ms"))
+
+
+def _overlaps(s: dict) -> list[tuple[datetime, float, datetime, datetime]]:
+    """(hour, weight, clipped start, clipped end) per hour a priced statement overlaps (section 10.4)."""
+    start, end = s["start_time"], s["end_time"]
+    duration = (end - start) // timedelta(milliseconds=1)
+    if duration == 0:
+        return [(_hour(start), float(_work_ms(s)), start, start)]
+    out, hour = [], _hour(start)
+    while hour < end:
+        lo, hi = max(start, hour), min(end, hour + HOUR)
+        if hi > lo:
+            out.append((hour, _work_ms(s) * ((hi - lo) // timedelta(milliseconds=1)) / duration, lo, hi))
+        hour += HOUR
+    return out
+
+
+def _record_costs(con: duckdb.DuckDBPyConnection) -> list[tuple[dict, Decimal | None]]:
+    """Every distinct usage record with its cost in USD from list_prices (None: no price)."""
+    prices = rows(con, "select * from system_billing.list_prices")
+    out = []
+    with localcontext(Context(prec=80)):
+        for r in rows(con, "select distinct * from system_billing.usage"):
+            valid = [p for p in prices if (p["sku_name"], p["cloud"], p["usage_unit"]) == (
+                r["sku_name"], r["cloud"], r["usage_unit"]) and p["price_start_time"] <= r["usage_start_time"]
+                and (p["price_end_time"] is None or r["usage_start_time"] < p["price_end_time"])]
+            assert len(valid) <= 1, r["record_id"]
+            pricing_ = valid[0]["pricing"] if valid else None
+            price = None if pricing_ is None else (pricing_["effective_list"] or {}).get("default") or pricing_["default"]
+            out.append((r, None if price is None else r["usage_quantity"] * price))
+    return out
+
+
+def _share(pool: Decimal, weight: float, total: float) -> Decimal:
+    return Decimal(repr(round(float(pool) * weight / total, 12))).quantize(Decimal("1e-12"))
+
+
+def test_databricks_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyConnection) -> None:
+    for table, expected in DATABRICKS_TYPES.items():
+        described = {r[0]: r[1].replace('"', "") for r in world.execute(f"describe {table}").fetchall()}
+        assert described == expected, table
+
+
+def test_databricks_no_databricks_flag(tmp_path: Path) -> None:
+    path = tmp_path / "bq.duckdb"
+    generate(path, "--days", "1")
+    generate(path, "--days", "1", "--no-databricks")
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {r[0] for r in con.execute("select table_schema || '.' || table_name from information_schema.tables")
+                  .fetchall()}
+        assert not set(DATABRICKS_TABLES) & tables
+        assert scalar(con, "select count(*) from ground_truth.query_costs where platform <> 'bigquery'") == 0
+        assert scalar(con, "select count(*) from main_pipeline_costs.dbt_invocations "
+                           "where adapter_type = 'databricks'") == 0
+
+
+def test_databricks_warehouse_hours_add_up_to_their_bill(world: duckdb.DuckDBPyConnection) -> None:
+    billed: dict[tuple, Decimal] = {}
+    for record, cost in _record_costs(world):
+        warehouse = record["usage_metadata"]["warehouse_id"]
+        if warehouse is not None:
+            key = (record["workspace_id"], warehouse, record["usage_start_time"])
+            billed[key] = billed.get(key, Decimal(0)) + (cost or 0)
+    hours = {(h["workspace_id"], h["warehouse_id"], h["hour_started_at"]): h
+             for h in rows(world, "select * from ground_truth.databricks_warehouse_hours")}
+    assert {k: h["billed_cost"] for k, h in hours.items()} == billed
+    lines = {(r["workspace_id"], r["compute_id"], r["hour_started_at"]): r for r in rows(world, """
+        select workspace_id, compute_id, hour_started_at, sum(cost) as cost, count_if(line_type = 'idle') as idle,
+               count_if(line_type = 'statement') as statements
+        from ground_truth.databricks_cost_lines where line_type in ('statement', 'idle') group by all""")}
+    assert set(lines) == set(hours)
+    for key, h in hours.items():
+        line = lines[key]
+        assert line["cost"] == h["billed_cost"] == h["statement_cost"] + h["idle_cost"]
+        assert h["statement_cost_separate"] + h["idle_cost_separate"] == h["billed_cost"]
+        assert line["statements"] == h["statement_count"] and line["idle"] == 1  # the idle line may be 0
+        assert h["idle_cost"] in (0, h["billed_cost"]) and 0 <= h["statement_cost_separate"] <= h["billed_cost"]
+        if h["statement_cost"] == 0:
+            assert h["statement_cost_separate"] == 0
+    assert any(h["statement_count"] == 0 and h["billed_cost"] > 0 for h in hours.values())  # idle hours
+    assert any(h["statement_count"] > 5 for h in hours.values())  # concurrent statements
+    assert any(0 < h["idle_cost_separate"] < h["billed_cost"] and h["statement_count"] for h in hours.values())
+
+
+def test_databricks_statement_shares_follow_the_allocation_rule(world: duckdb.DuckDBPyConnection) -> None:
+    """Each statement line is round(pool × weight / W, 12), recomputed from query.history; the anchor
+    (largest weight, then smallest statement id) takes the rest."""
+    hours = {(h["workspace_id"], h["warehouse_id"], h["hour_started_at"]): h
+             for h in rows(world, "select * from ground_truth.databricks_warehouse_hours")}
+    members: dict[tuple, list[tuple[str, float, datetime, datetime]]] = {}
+    for s in _statements(world).values():
+        if s["execution_status"] in PRICED and s["compute"]["type"] == "WAREHOUSE":
+            for hour, weight, lo, hi in _overlaps(s):
+                key = (s["workspace_id"], s["compute"]["warehouse_id"], hour)
+                if key in hours:
+                    members.setdefault(key, []).append((s["statement_id"], weight, lo, hi))
+    lines: dict[tuple, dict[str, Decimal]] = {}
+    for r in rows(world, "select * from ground_truth.databricks_cost_lines where line_type = 'statement'"):
+        lines.setdefault((r["workspace_id"], r["compute_id"], r["hour_started_at"]), {})[r["query_id"]] = r["cost"]
+    checked = 0
+    for key, h in hours.items():
+        weights = members.get(key, [])
+        total = math.fsum(w for _, w, _, _ in weights)
+        assert h["statement_count"] == len(weights)
+        if total == 0:  # no statement, or none did any work: the hour is idle
+            assert set(lines.get(key, {}).values()) <= {0} and h["idle_cost"] == h["billed_cost"]
+            continue
+        assert set(lines[key]) == {m[0] for m in weights}
+        anchor = min(weights, key=lambda m: (-m[1], m[0]))[0]
+        for statement_id, weight, _, _ in weights:
+            if statement_id != anchor:
+                assert lines[key][statement_id] == _share(h["billed_cost"], weight, total)
+                checked += 1
+        busy = sum((hi - lo) // timedelta(milliseconds=1) for lo, hi in _union([(m[2], m[3]) for m in weights]))
+        assert h["statement_cost_separate"] == _share(h["billed_cost"], busy, 3_600_000)
+    assert checked > 100
+    assert any(0 < len(m) and math.fsum(w for _, w, _, _ in m) == 0 for m in members.values())  # W = 0: idle
+
+
+def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def test_databricks_statements_name_their_dbt_run(world: duckdb.DuckDBPyConnection) -> None:
+    """Comment, then query tags, then a node result's query id (section 10.3), read from the tables."""
+    truth = {r["job_id"]: r for r in rows(world, "select * from ground_truth.query_costs where platform = 'databricks'")}
+    results = {r["adapter_query_id"]: r for r in rows(world, "select distinct * from main_pipeline_costs.dbt_node_results "
+                                                              "where adapter_query_id is not null")}
+    invocations = {r["invocation_id"]: r for r in rows(world, "select * from main_pipeline_costs.dbt_invocations")}
+    statements = _statements(world)
+    assert {s for s, r in statements.items() if r["execution_status"] in PRICED} == set(truth)
+    sources = set()
+    for statement_id, t in truth.items():
+        s = statements[statement_id]
+        match = COMMENT_RE.match(s["statement_text"])
+        tags = s["query_tags"] or {}
+        if match:
+            fields = json.loads(match.group(1))
+            expected = (fields["invocation_id"], fields.get("node_id"), fields["pipeline_id"], fields["pipeline_run_id"])
+            source = "comment"
+        elif tags:
+            expected = (tags["dbt_invocation_id"], tags.get("dbt_node_id"), tags["dbt_pipeline_id"],
+                        tags["dbt_pipeline_run_id"])
+            source = "query_tags"
+        elif statement_id in results:
+            result = results[statement_id]
+            inv = invocations[result["invocation_id"]]
+            expected = (result["invocation_id"], result["node_id"], inv["pipeline_id"], inv["pipeline_run_id"])
+            source = "adapter_response"
+        else:
+            expected, source = (None, None, None, None), "none"
+        assert (t["invocation_id"], t["node_id"], t["pipeline_id"], t["pipeline_run_id"]) == expected, statement_id
+        assert t["attribution_source"] == source and t["is_dbt"] == (source != "none")
+        assert t["attribution"] == ("not_dbt" if source == "none" else "attributed" if expected[1]
+                                    else "dbt_without_node")
+        assert t["pricing_model"] == ("warehouse_share" if s["compute"]["type"] == "WAREHOUSE" else "not_priced")
+        assert (t["location"], t["project_id"]) == (
+            s["compute"]["warehouse_id"] or s["compute"]["cluster_id"], s["workspace_id"])
+        assert t["cost_date"] == s["end_time"].astimezone(UTC).date() and t["bytes_billed"] is t["slot_ms"] is None
+        sources.add((source, t["attribution"]))
+    assert sources == {("comment", "attributed"), ("comment", "dbt_without_node"), ("query_tags", "attributed"),
+                       ("query_tags", "dbt_without_node"), ("adapter_response", "attributed"), ("none", "not_dbt")}
+    assert all(t["cost"] == 0 for t in truth.values() if t["pricing_model"] == "not_priced")
+
+
+def test_databricks_statement_cost_is_the_sum_of_its_lines(world: duckdb.DuckDBPyConnection,
+                                                           later_world: duckdb.DuckDBPyConnection) -> None:
+    missing = {}
+    for con in (world, later_world):
+        worst = rows(con, """
+            select count(*) as n, count_if(q.cost <> coalesce(l.cost, 0)) as differ
+            from ground_truth.query_costs q
+            left join (select query_id, sum(cost) as cost from ground_truth.databricks_cost_lines
+                       where line_type = 'statement' group by all) l on l.query_id = q.job_id
+            where q.platform = 'databricks'""")[0]
+        assert worst["n"] > 500 and worst["differ"] == 0
+        billed = {(h["workspace_id"], h["warehouse_id"], h["hour_started_at"])
+                  for h in rows(con, "select * from ground_truth.databricks_warehouse_hours")}
+        truth = {r["job_id"]: r for r in rows(con, "select * from ground_truth.query_costs where platform = 'databricks'")}
+        for s in _statements(con).values():
+            if s["statement_id"] in truth and s["compute"]["type"] == "WAREHOUSE":
+                gap = any((s["workspace_id"], s["compute"]["warehouse_id"], hour) not in billed
+                          for hour, _, _, _ in _overlaps(s))
+                assert truth[s["statement_id"]]["has_missing_usage"] == gap
+        missing[con] = {k for k, t in truth.items() if t["has_missing_usage"]}
+    # billing of the last hours arrives ~12 h late: billed once it has arrived
+    assert missing[world] and len(missing[later_world] & missing[world]) < len(missing[world])
+
+
+def test_databricks_billing_arrives_late(world: duckdb.DuckDBPyConnection,
+                                         later_world: duckdb.DuckDBPyConnection) -> None:
+    as_of = datetime(2026, 11, 21, tzinfo=UTC)
+    assert scalar(world, "select max(usage_end_time) from system_billing.usage") <= as_of
+    assert scalar(world, "select max(ingestion_date) from system_billing.usage") <= as_of.date()
+    before = {r[0] for r in world.execute("select record_id from system_billing.usage").fetchall()}
+    late = rows(later_world, "select * from system_billing.usage")
+    assert before <= {r["record_id"] for r in late}
+    arrived = [r for r in late if r["record_id"] not in before]
+    assert arrived and all(r["usage_start_time"] < as_of for r in arrived)  # the same period, billed later
+    assert any(r["usage_end_time"] < as_of - timedelta(hours=5) for r in arrived)
+    running = planted(world, "databricks_running_at_end")[0]
+    assert running["state"] == "RUNNING"
+    assert scalar(later_world, f"select execution_status from system_query.history "
+                               f"where statement_id = '{running['job_id']}'") == "FINISHED"
+    assert scalar(later_world, f"select count(*) from ground_truth.query_costs where job_id = '{running['job_id']}'") == 1
+
+
+def test_databricks_corrections_duplicates_and_prices(world: duckdb.DuckDBPyConnection) -> None:
+    records = rows(world, "select * from system_billing.usage")
+    by_id: dict[str, list[dict]] = {}
+    for r in records:
+        by_id.setdefault(r["record_id"], []).append(r)
+    for retraction in planted(world, "databricks_retraction"):
+        original, retracted = by_id[retraction["note"]][0], by_id[retraction["job_id"]][0]
+        assert retracted["record_type"] == "RETRACTION" and retracted["usage_quantity"] == -original["usage_quantity"]
+        assert (retracted["usage_start_time"], retracted["usage_metadata"]) == (
+            original["usage_start_time"], original["usage_metadata"])
+        assert retracted["ingestion_date"] >= original["ingestion_date"]
+    restated = {p["note"]: by_id[p["job_id"]][0] for p in planted(world, "databricks_restatement")}
+    assert len(restated) == 2 and all(r["record_type"] == "RESTATEMENT" for r in restated.values())
+    hour = next(r for r in restated.values() if r["usage_metadata"]["warehouse_id"])  # billed: the restated DBUs
+    cost = scalar(world, f"""select billed_cost from ground_truth.databricks_warehouse_hours
+        where warehouse_id = '{hour['usage_metadata']['warehouse_id']}' and hour_started_at = '{hour['usage_start_time']}'""")
+    assert cost == hour["usage_quantity"] * Decimal("0.72")  # the serverless SQL price since the change
+    duplicate = planted(world, "databricks_duplicate_usage_row")[0]["job_id"]
+    assert len(by_id[duplicate]) == 2 and by_id[duplicate][0] == by_id[duplicate][1]
+    prices = rows(world, "select * from system_billing.list_prices")
+    changed = [p for p in prices if p["price_end_time"] is not None]
+    assert len(changed) == 1 and any(p["price_start_time"] == changed[0]["price_end_time"]
+                                     and p["sku_name"] == changed[0]["sku_name"] for p in prices)
+    sku = changed[0]["sku_name"]
+    assert {r["usage_start_time"] < changed[0]["price_end_time"] for r in records if r["sku_name"] == sku} == {
+        True, False}
+    assert any(p["pricing"]["effective_list"]["default"] not in (None, p["pricing"]["default"]) for p in prices)
+    assert any(p["pricing"]["effective_list"]["default"] is None for p in prices)
+    unpriced = {r["sku_name"] for r, cost in _record_costs(world) if cost is None}
+    assert unpriced == {"PREMIUM_SERVERLESS_REAL_TIME_INFERENCE_US_EAST_N_VIRGINIA"}
+
+
+def test_databricks_coverage_per_day_and_product(world: duckdb.DuckDBPyConnection) -> None:
+    billed: dict[tuple, Decimal] = {}
+    unpriced: dict[tuple, Decimal] = {}
+    for record, cost in _record_costs(world):
+        key = (record["usage_date"], record["billing_origin_product"])
+        billed[key] = billed.get(key, Decimal(0)) + (cost or 0)
+        if cost is None:
+            unpriced[key] = unpriced.get(key, Decimal(0)) + record["usage_quantity"]
+    lines = {(r["cost_date"], r["product"]): r for r in rows(world, """
+        select cost_date, product, count(distinct case when line_type = 'statement' then query_id end) as statements,
+               sum(case when attribution = 'idle' then cost else 0 end) as idle,
+               sum(case when attribution = 'other_compute' then cost else 0 end) as other
+        from ground_truth.databricks_cost_lines group by all""")}
+    days = {(d["cost_date"], d["product"]): d for d in rows(
+        world, "select * from ground_truth.cost_coverage where platform = 'databricks'")}
+    assert {k: d["billed_cost"] for k, d in days.items()} == billed
+    for key, d in days.items():
+        assert d["query_count"] == lines[key]["statements"]
+        assert (d["unattributed_idle_cost"], d["unattributed_other_compute_cost"]) == (lines[key]["idle"],
+                                                                                      lines[key]["other"])
+        assert d["unpriced_usage_quantity"] == unpriced.get(key, 0) and d["unattributed_unknown_cost"] == 0
+    assert any(d["unpriced_usage_quantity"] > 0 and d["product"] == "MODEL_SERVING" for d in days.values())
+    assert all(d["attributed_cost"] == d["unattributed_not_dbt_cost"] == 0 for d in days.values()
+               if d["product"] in ("DLT", "INTERACTIVE", "NOTEBOOKS", "MODEL_SERVING"))
+
+
+def test_databricks_job_runs(world: duckdb.DuckDBPyConnection) -> None:
+    billed: dict[str, Decimal] = {}
+    tags: dict[str, str] = {}
+    for record, cost in _record_costs(world):
+        run = record["usage_metadata"]["job_run_id"]
+        if run is not None:
+            billed[run] = billed.get(run, Decimal(0)) + cost  # type: ignore[operator]
+            if "dbt_invocation_id" in record["custom_tags"]:
+                tags[run] = record["custom_tags"]["dbt_invocation_id"]
+    runs = {r["job_run_id"]: r for r in rows(world, "select * from ground_truth.databricks_job_runs")}
+    assert {k: r["billed_cost"] for k, r in runs.items()} == billed
+    results = rows(world, "select distinct * from main_pipeline_costs.dbt_node_results")
+    reported: dict[str, set[str]] = {}
+    for r in results:
+        if r["adapter_job_run_id"]:
+            reported.setdefault(r["adapter_job_run_id"], set()).add(r["invocation_id"])
+    lines: dict[str, list[dict]] = {}
+    for line in rows(world, "select * from ground_truth.databricks_cost_lines where line_type = 'job_run'"):
+        lines.setdefault(line["job_run_id"], []).append(line)
+    for run_id, run in runs.items():
+        linked = {tags[run_id]} if run_id in tags else reported.get(run_id, set())
+        assert run["linked_by"] == ("custom_tag" if run_id in tags else "node_results" if linked else None)
+        assert sum(line["cost"] for line in lines[run_id]) == run["billed_cost"]
+        executed = {(r["invocation_id"], r["node_id"]): r["execution_time_s"] for r in results
+                    if r["invocation_id"] in linked and r["execution_time_s"] > 0}
+        expected = "attributed" if executed else "dbt_without_node" if linked else "not_dbt"
+        assert {line["attribution"] for line in lines[run_id]} == {expected} and run["attribution"] == expected
+        if expected == "attributed":
+            assert run["attributed_cost"] == run["billed_cost"]
+            groups: dict[tuple, dict] = {}
+            for line in lines[run_id]:
+                groups.setdefault((line["cost_date"], line["product"]), {})[
+                    (line["invocation_id"], line["node_id"])] = line["cost"]
+            total = math.fsum(executed.values())
+            for shares in groups.values():
+                assert set(shares) == set(executed)
+                pool = sum(shares.values())
+                anchor = min(executed, key=lambda k: (-executed[k], k))
+                assert all(shares[k] == _share(pool, w, total) for k, w in executed.items() if k != anchor)
+        elif expected == "dbt_without_node":
+            assert {(line["invocation_id"], line["node_id"]) for line in lines[run_id]} == {(min(linked), None)}
+    kinds = {(r["linked_by"], r["attribution"]) for r in runs.values()}
+    assert kinds == {("custom_tag", "attributed"), ("custom_tag", "dbt_without_node"),
+                     ("node_results", "attributed"), (None, "not_dbt")}
+    unlinked = planted(world, "databricks_unlinked_dbt_job_run")[0]
+    assert runs[unlinked["job_id"]]["attribution"] == "not_dbt"
+    assert runs[planted(world, "databricks_job_run_without_node")[0]["job_id"]]["attribution"] == "dbt_without_node"
+    crossing = [r for r in lines.values() if len({line["cost_date"] for line in r}) > 1]
+    assert crossing  # a run across midnight: one group per usage date
+
+
+def test_databricks_scenarios_are_present(world: duckdb.DuckDBPyConnection) -> None:
+    statements = _statements(world)
+    warehouses = {(s["workspace_id"], s["compute"]["warehouse_id"]) for s in statements.values()
+                  if s["compute"]["type"] == "WAREHOUSE"}
+    assert len({w for w, _ in warehouses}) == 2 and len(warehouses) >= 3
+    assert {s["execution_status"] for s in statements.values()} == {"FINISHED", "FAILED", "CANCELED", "RUNNING"}
+    assert {s["compute"]["type"] for s in statements.values()} == {"WAREHOUSE", "CLUSTER"}
+    done = [s for s in statements.values() if s["end_time"] is not None]
+    assert any(_work_ms(s) == 0 for s in done) and any(s["total_task_duration_ms"] is None for s in done)
+    assert any(s["end_time"] == s["start_time"] for s in done)
+    assert any(_hour(s["start_time"]) != _hour(s["end_time"] - timedelta(milliseconds=1)) for s in done)
+    assert any(s["start_time"].date() != s["end_time"].date() for s in done)
+    assert any(s["query_source"]["job_info"] is not None for s in done)
+    assert scalar(world, "select count(*) from (select statement_id from system_query.history group by 1 "
+                         "having count(*) > 1)") == len(planted(world, "databricks_stale_running_row"))
+    adapters = {r["adapter_type"] for r in rows(world, "select adapter_type from main_pipeline_costs.dbt_invocations")}
+    assert adapters == {"bigquery", "databricks"}
+    products = {r[0] for r in world.execute("select distinct billing_origin_product from system_billing.usage").fetchall()}
+    assert products == {"SQL", "JOBS", "DLT", "INTERACTIVE", "NOTEBOOKS", "MODEL_SERVING"}
+    assert {r["record_type"] for r in rows(world, "select record_type from system_billing.usage")} == {
+        "ORIGINAL", "RETRACTION", "RESTATEMENT"}
+    lonely = planted(world, "databricks_zero_weight_hour")[0]
+    hour = _hour(statements[lonely["job_id"]]["start_time"])
+    assert rows(world, f"""select statement_count, idle_cost = billed_cost as idle
+        from ground_truth.databricks_warehouse_hours
+        where warehouse_id = '{lonely['location']}' and hour_started_at = '{hour.isoformat()}'""") == [
+        {"statement_count": 1, "idle": True}]
+    assert all(p["present"] for p in rows(world, "select * from ground_truth.planted_cases "
+                                                 "where case_name like 'databricks_%'"))
+
+
+def test_databricks_runs_in_the_shared_marts(world: duckdb.DuckDBPyConnection) -> None:
+    history = rows(world, "select * from ground_truth.pipeline_cost_history")
+    assert {h["platform"] for h in history} == {"bigquery", "databricks", "multiple"}
+    both = [h for h in history if h["platform"] == "multiple"]
+    assert both and all(h["pipeline_id"] == pipelines.UNICODE_DAG_ID and h["invocation_count"] == 2 for h in both)
+    models = rows(world, "select * from ground_truth.model_costs where platform = 'databricks'")
+    assert models and all(m["bytes_billed"] is None for m in models if m["query_count"])
+    failed = planted(world, "databricks_failed_node")[0]
+    cancelled = planted(world, "databricks_canceled_node")[0]
+    statuses = {m["node_id"]: m["status"] for m in rows(world, f"""select m.* from ground_truth.model_costs m
+        join ground_truth.query_costs q using (invocation_id, node_id) where q.job_id = '{failed['job_id']}'
+        or q.job_id = '{cancelled['job_id']}'""")}
+    assert statuses == {failed["note"]: "error", cancelled["note"]: "success"}  # no node results: from statements
+    lakehouse = rows(world, "select * from ground_truth.sao_opportunities where pipeline_id like 'lakehouse_%'")
+    assert {r["pipeline_id"] for r in lakehouse} == {"lakehouse_hourly", "lakehouse_nightly"}

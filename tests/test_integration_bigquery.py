@@ -1,34 +1,33 @@
-"""The package end to end on DuckDB over generated BigQuery logs, against the generator's ground truth.
+"""The package end to end on DuckDB over generated BigQuery (and Databricks) logs, against the
+generator's ground truth.
 
 Full refresh at as-of T1, incremental at T2 (new days, late rows, jobs that finished since), then
-the same window again: every mart must equal the ground truth to the cent (we check far tighter),
-and the re-run must change nothing.
+the same window again: every mart must equal the ground truth to the cent (we check far tighter where
+no Databricks allocation is involved), and the re-run must change nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import MARTS_SCHEMA, PROJECT_DIR, as_decimal, generate, rows, run_dbt
+from support import MARTS_SCHEMA, T1, T2, as_decimal, as_of_vars, integration_build, rows, run_dbt
 
-DAYS = 21
-SEED = 7
-END = dt.datetime.now(dt.UTC).date()
-T1 = dt.datetime.combine(END - dt.timedelta(days=3), dt.time(9, 30), tzinfo=dt.UTC)
-T2 = dt.datetime.combine(END, dt.time(0, 0), tzinfo=dt.UTC)
 MONEY_TOLERANCE = Decimal("0.000001")  # the issue asks for the cent; exact decimals do far better
+# Databricks money is shared out in 8-byte floats rounded to 12 decimals, which engines may round
+# differently in the last place; sums of such shares are compared to the cent's half.
+ALLOCATED_MONEY_TOLERANCE = Decimal("0.005")
 
 # mart -> (key columns, columns compared with the ground truth table of the same name)
 CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
     "query_costs": (
-        ["project_id", "location", "job_id"],
+        ["platform", "project_id", "location", "job_id"],
         ["is_dbt", "attribution", "attribution_source", "invocation_id", "node_id", "pipeline_id",
-         "pipeline_run_id", "pricing_model", "bytes_billed", "slot_ms", "cost", "currency", "cost_date"],
+         "pipeline_run_id", "pricing_model", "bytes_billed", "slot_ms", "cost", "currency", "cost_date",
+         "has_missing_usage"],
     ),
     "model_costs": (
         ["invocation_id", "node_id"],
@@ -42,13 +41,14 @@ CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "pipeline_cost_history": (
         ["pipeline_id", "pipeline_run_id"],
-        ["orchestrator", "run_started_at", "total_cost", "currency", "query_count", "model_count",
+        ["platform", "orchestrator", "run_started_at", "total_cost", "currency", "query_count", "model_count",
          "invocation_count", "previous_run_cost", "rolling_avg_cost", "is_cost_anomaly"],
     ),
     "cost_coverage": (
-        ["platform", "cost_date"],
+        ["platform", "cost_date", "product"],
         ["currency", "billed_cost", "attributed_cost", "unattributed_not_dbt_cost",
-         "unattributed_dbt_without_node_cost", "unattributed_unknown_cost", "query_count"],
+         "unattributed_dbt_without_node_cost", "unattributed_unknown_cost", "unattributed_idle_cost",
+         "unattributed_other_compute_cost", "query_count", "unpriced_usage_quantity"],
     ),
     # reuse, freshness and SAO marts (docs/cost-rules.md section 9), measured at the generator's as-of
     "model_reuse": (
@@ -83,17 +83,33 @@ CONTRACTS: dict[str, tuple[list[str], list[str]]] = {
 FLOAT_RELATIVE_TOLERANCE = 1e-9  # rates and scores are floats; their truth is exact
 
 
+# Per mart: the keys of the rows whose money involves a Databricks allocation (looser tolerance).
+_DATABRICKS_PIPELINES = """select pipeline_id from ground_truth.pipeline_cost_history where platform <> 'bigquery'"""
+_DATABRICKS_TARGETS = """select coalesce(target_name, '(unknown target)') from main_pipeline_costs.dbt_invocations
+    where adapter_type = 'databricks'"""
+ALLOCATED_ROWS: dict[str, str] = {
+    "query_costs": "select {keys} from ground_truth.query_costs where platform = 'databricks'",
+    "model_costs": "select {keys} from ground_truth.model_costs where platform = 'databricks'",
+    "pipeline_stage_costs": f"select {{keys}} from ground_truth.pipeline_stage_costs where pipeline_id in ({_DATABRICKS_PIPELINES})",
+    "pipeline_cost_history": f"select {{keys}} from ground_truth.pipeline_cost_history where pipeline_id in ({_DATABRICKS_PIPELINES})",
+    "cost_coverage": "select {keys} from ground_truth.cost_coverage where platform = 'databricks'",
+    "sao_opportunities": f"select {{keys}} from ground_truth.sao_opportunities where pipeline_id in ({_DATABRICKS_PIPELINES})",
+    "job_overlap": f"select {{keys}} from ground_truth.job_overlap where target_name in ({_DATABRICKS_TARGETS})",
+    "reuse_savings": f"select {{keys}} from ground_truth.reuse_savings where coalesce(target_name, '(unknown target)') in ({_DATABRICKS_TARGETS})",
+}
+
+
 def _mart_sql(mart: str) -> str:
     keys, columns = CONTRACTS[mart]
     select = ["query_id as job_id" if c == "job_id" else c for c in keys] + columns
     return f"select {', '.join(select)} from {MARTS_SCHEMA}.{mart}"
 
 
-def _same(column: str, got: Any, want: Any) -> bool:
+def _same(column: str, got: Any, want: Any, money_tolerance: Decimal = MONEY_TOLERANCE) -> bool:
     if got is None or want is None:
         return got is None and want is None
     if isinstance(want, Decimal) or isinstance(got, Decimal):
-        tolerance = Decimal("0.001") if column.endswith("_s") else MONEY_TOLERANCE
+        tolerance = Decimal("0.001") if column.endswith("_s") else money_tolerance
         return abs(as_decimal(got) - as_decimal(want)) <= tolerance  # type: ignore[operator]
     if isinstance(want, float) or isinstance(got, float):
         return abs(float(got) - float(want)) <= FLOAT_RELATIVE_TOLERANCE * max(1.0, abs(float(want)))
@@ -110,10 +126,13 @@ def assert_mart_equals_truth(db: Path, mart: str) -> None:
     missing = sorted(set(want) - set(got), key=str)[:5]
     extra = sorted(set(got) - set(want), key=str)[:5]
     assert not missing and not extra, f"{mart}: rows missing {missing} / unexpected {extra}"
+    allocated = {tuple(r.values()) for r in rows(db, ALLOCATED_ROWS[mart].format(keys=", ".join(keys)))} \
+        if mart in ALLOCATED_ROWS else set()
     mismatches = [
         (key, column, got[key][column], want[key][column])
         for key in want for column in columns
-        if not _same(column, got[key][column], want[key][column])
+        if not _same(column, got[key][column], want[key][column],
+                     ALLOCATED_MONEY_TOLERANCE if key in allocated else MONEY_TOLERANCE)
     ]
     assert not mismatches, f"{mart}: {len(mismatches)} values differ, e.g. {mismatches[:5]}"
 
@@ -127,28 +146,8 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("bigquery") / "warehouse.duckdb"
-
-
-def _as_of(as_of: dt.datetime) -> list[str]:
-    """The SAO marts measure at the same moment the generator's truth does."""
-    return ["--vars", json.dumps({"dbt_pipeline_costs_as_of": as_of.isoformat()})]
-
-
-def _generate(db: Path, as_of: dt.datetime) -> None:
-    generate(db, "--days", str(DAYS), "--end-date", END.isoformat(), "--seed", str(SEED),
-             "--as-of", as_of.isoformat())
-
-
-@pytest.fixture(scope="module")
-def full_refresh(warehouse: Path) -> Path:
-    _generate(warehouse, T1)
-    run_dbt(["build", "--full-refresh", *_as_of(T1)], warehouse)
-    results = json.loads((PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
-    unit_tests = [r["status"] for r in results if r["unique_id"].startswith("unit_test.dbt_pipeline_costs.")]
-    assert unit_tests and set(unit_tests) == {"pass"}, f"the package's dbt unit tests did not all run and pass: {unit_tests}"
-    return warehouse
+def full_refresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return integration_build(tmp_path_factory, "full_refresh")
 
 
 @pytest.mark.parametrize("mart", list(CONTRACTS))
@@ -157,13 +156,8 @@ def test_full_refresh_equals_ground_truth(full_refresh: Path, mart: str) -> None
 
 
 @pytest.fixture(scope="module")
-def incremental(full_refresh: Path) -> Path:
-    before = rows(full_refresh, f"select count(*) as n from {MARTS_SCHEMA}.query_costs")[0]["n"]
-    _generate(full_refresh, T2)
-    run_dbt(["build", *_as_of(T2)], full_refresh)
-    after = rows(full_refresh, f"select count(*) as n from {MARTS_SCHEMA}.query_costs")[0]["n"]
-    assert after > before, "the incremental run added no queries: the test would prove nothing"
-    return full_refresh
+def incremental(full_refresh: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return integration_build(tmp_path_factory, "incremental")
 
 
 @pytest.mark.parametrize("mart", list(CONTRACTS))
@@ -173,7 +167,7 @@ def test_incremental_equals_ground_truth(incremental: Path, mart: str) -> None:
 
 def test_rerun_over_the_same_window_changes_nothing(incremental: Path) -> None:
     before = snapshot(incremental)
-    run_dbt(["build", *_as_of(T2)], incremental)
+    run_dbt(["build", *as_of_vars(T2)], incremental)
     assert snapshot(incremental) == before
 
 

@@ -149,7 +149,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Fixture]:
     db = tmp_path_factory.mktemp("edge") / "edge.duckdb"
     fixture = _build_fixture()
     _write(db, fixture)
-    run_dbt(["build", "--select", "package:dbt_pipeline_costs", "--full-refresh"], db)
+    # a BigQuery-only fixture: the Databricks models are off
+    run_dbt(["build", "--select", "package:dbt_pipeline_costs", "--full-refresh",
+             "--vars", "{dbt_pipeline_costs_databricks_enabled: false}"], db)
     return db, fixture
 
 

@@ -114,8 +114,9 @@ final as (
         sum(selected.cost) as cost,
         selected.currency,
         cast(sum(selected.query_unit) as {{ dbt.type_bigint() }}) as query_count,
-        sum(coalesce(selected.bytes_billed, 0)) as bytes_billed,
-        sum(coalesce(selected.slot_ms, 0)) as slot_ms,
+        {#- NULL only when every query's is (Databricks statements have neither). #}
+        sum(selected.bytes_billed) as bytes_billed,
+        sum(selected.slot_ms) as slot_ms,
         min(selected.started_at) as first_started_at,
         max(selected.ended_at) as last_ended_at,
         max(selected.created_at) as last_created_at

@@ -30,8 +30,9 @@ joined as (
             invocation_nodes.currency, '{{ dbt.escape_single_quotes(dbt_pipeline_costs.output_currency()) }}'
         ) as currency,
         coalesce(invocation_nodes.query_count, 0) as query_count,
-        coalesce(invocation_nodes.bytes_billed, 0) as bytes_billed,
-        coalesce(invocation_nodes.slot_ms, 0) as slot_ms,
+        {#- 0 without priced queries; NULL when every query's is NULL (Databricks statements). #}
+        case when invocation_nodes.invocation_id is null then 0 else invocation_nodes.bytes_billed end as bytes_billed,
+        case when invocation_nodes.invocation_id is null then 0 else invocation_nodes.slot_ms end as slot_ms,
         invocation_nodes.first_started_at,
         invocation_nodes.last_ended_at,
         results.invocation_id is not null as has_run_result,

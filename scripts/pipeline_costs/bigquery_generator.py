@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline_costs import noise, run_results, schema
+from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.dbt_runs import (
     ArrivalModel,
     Invocation,
@@ -150,11 +151,15 @@ class BigQueryGenerator:
             self.planted.extend(Planted("result_job_not_in_logs", r["adapter_project_id"], inv.location,
                                         r["adapter_job_id"], r["node_id"]) for r in reported)
 
-    def run_results(self) -> dict[str, pa.Table]:
-        """dbt_invocations and dbt_node_results (call after batches() is exhausted)."""
+    def run_results(self, databricks: DatabricksSnapshot | None = None) -> dict[str, pa.Table]:
+        """dbt_invocations and dbt_node_results (call after batches() is exhausted), with the Databricks
+        invocations' rows after BigQuery's."""
+        invocations, nodes = self.invocation_rows, self.node_result_rows
+        if databricks is not None:
+            invocations, nodes = invocations + databricks.invocation_rows, nodes + databricks.node_result_rows
         return {
-            "dbt_invocations": run_results.to_table("dbt_invocations", self.invocation_rows),
-            "dbt_node_results": run_results.to_table("dbt_node_results", self.node_result_rows),
+            "dbt_invocations": run_results.to_table("dbt_invocations", invocations),
+            "dbt_node_results": run_results.to_table("dbt_node_results", nodes),
         }
 
     def _hand_made_noise(self, day: int) -> list[Job]:

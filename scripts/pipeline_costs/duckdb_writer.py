@@ -7,17 +7,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline_costs import schema
+from pipeline_costs import databricks_rows, schema
 
 TRUTH_SCHEMA = "ground_truth"
 
 TRUTH_DDL: dict[str, str] = {
     "query_costs": """
-        project_id VARCHAR, location VARCHAR, job_id VARCHAR, parent_job_id VARCHAR, is_dbt BOOLEAN,
-        attribution VARCHAR, attribution_source VARCHAR, invocation_id VARCHAR, node_id VARCHAR,
+        platform VARCHAR, project_id VARCHAR, location VARCHAR, job_id VARCHAR, parent_job_id VARCHAR,
+        is_dbt BOOLEAN, attribution VARCHAR, attribution_source VARCHAR, invocation_id VARCHAR, node_id VARCHAR,
         pipeline_id VARCHAR, pipeline_run_id VARCHAR, orchestrator VARCHAR, pricing_model VARCHAR,
         bytes_billed BIGINT, slot_ms BIGINT, cost DECIMAL(38,18), currency VARCHAR, cost_date DATE,
-        started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ""",
+        has_missing_usage BOOLEAN, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ""",
     "model_costs": """
         invocation_id VARCHAR, node_id VARCHAR, platform VARCHAR, resource_type VARCHAR, pipeline_id VARCHAR,
         pipeline_run_id VARCHAR, status VARCHAR, cost DECIMAL(38,18), currency VARCHAR, query_count BIGINT,
@@ -29,15 +29,27 @@ TRUTH_DDL: dict[str, str] = {
         pipeline_id VARCHAR, pipeline_run_id VARCHAR, stage VARCHAR, cost DECIMAL(38,18), currency VARCHAR,
         query_count BIGINT, model_count BIGINT""",
     "pipeline_cost_history": """
-        pipeline_id VARCHAR, pipeline_run_id VARCHAR, orchestrator VARCHAR, run_started_at TIMESTAMPTZ,
+        pipeline_id VARCHAR, pipeline_run_id VARCHAR, platform VARCHAR, orchestrator VARCHAR, run_started_at TIMESTAMPTZ,
         total_cost DECIMAL(38,18), currency VARCHAR, query_count BIGINT, model_count BIGINT,
         invocation_count BIGINT, previous_run_cost DECIMAL(38,18), rolling_avg_cost DECIMAL(38,18),
         is_cost_anomaly BOOLEAN""",
     "cost_coverage": """
-        platform VARCHAR, cost_date DATE, currency VARCHAR, billed_cost DECIMAL(38,18),
+        platform VARCHAR, cost_date DATE, product VARCHAR, currency VARCHAR, billed_cost DECIMAL(38,18),
         attributed_cost DECIMAL(38,18), unattributed_not_dbt_cost DECIMAL(38,18),
         unattributed_dbt_without_node_cost DECIMAL(38,18), unattributed_unknown_cost DECIMAL(38,18),
-        query_count BIGINT""",
+        unattributed_idle_cost DECIMAL(38,18), unattributed_other_compute_cost DECIMAL(38,18), query_count BIGINT,
+        unpriced_usage_quantity DECIMAL(38,18)""",
+    "databricks_warehouse_hours": """
+        workspace_id VARCHAR, warehouse_id VARCHAR, hour_started_at TIMESTAMPTZ, billed_cost DECIMAL(38,18),
+        statement_cost DECIMAL(38,18), idle_cost DECIMAL(38,18), statement_cost_separate DECIMAL(38,18),
+        idle_cost_separate DECIMAL(38,18), statement_count BIGINT, currency VARCHAR""",
+    "databricks_job_runs": """
+        workspace_id VARCHAR, job_run_id VARCHAR, linked_by VARCHAR, invocation_count BIGINT, attribution VARCHAR,
+        billed_cost DECIMAL(38,18), attributed_cost DECIMAL(38,18), currency VARCHAR""",
+    "databricks_cost_lines": """
+        line_type VARCHAR, workspace_id VARCHAR, compute_id VARCHAR, hour_started_at TIMESTAMPTZ, query_id VARCHAR,
+        job_run_id VARCHAR, invocation_id VARCHAR, node_id VARCHAR, pipeline_id VARCHAR, pipeline_run_id VARCHAR,
+        attribution VARCHAR, cost DECIMAL(38,18), currency VARCHAR, cost_date DATE, product VARCHAR""",
     "planted_cases": """
         case_name VARCHAR, project_id VARCHAR, location VARCHAR, job_id VARCHAR, note VARCHAR, present BOOLEAN,
         state VARCHAR""",
@@ -73,7 +85,9 @@ TRUTH_DDL: dict[str, str] = {
         seed BIGINT, days INTEGER, end_date DATE, as_of TIMESTAMPTZ, scale DOUBLE, currency VARCHAR,
         generator_version VARCHAR, jobs_us BIGINT, jobs_eu BIGINT, query_costs_rows BIGINT,
         model_costs_rows BIGINT, pipeline_stage_costs_rows BIGINT, pipeline_cost_history_rows BIGINT,
-        cost_coverage_rows BIGINT, dbt_invocations_rows BIGINT, dbt_node_results_rows BIGINT""",
+        cost_coverage_rows BIGINT, dbt_invocations_rows BIGINT, dbt_node_results_rows BIGINT,
+        databricks_history_rows BIGINT, databricks_usage_rows BIGINT, databricks_list_prices_rows BIGINT,
+        databricks_warehouse_hours_rows BIGINT, databricks_job_runs_rows BIGINT, databricks_cost_lines_rows BIGINT""",
 }
 RUN_RESULTS_SCHEMA = "main_pipeline_costs"  # where the integration project's package models live
 
@@ -123,6 +137,22 @@ class DuckDBWriter:
                 self.con.execute(f'INSERT INTO "{schema_name}".{name} SELECT * FROM __results')
             finally:
                 self.con.unregister("__results")
+
+    def write_databricks(self, tables: dict[str, pa.Table]) -> None:
+        """system_billing.usage, system_billing.list_prices, system_query.history (created or replaced)."""
+        for name, table in tables.items():
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({databricks_rows.ddl(table.schema)})")
+            self.con.register("__databricks", table)
+            try:
+                self.con.execute(f"INSERT INTO {name} SELECT * FROM __databricks")
+            finally:
+                self.con.unregister("__databricks")
+
+    def drop_databricks(self) -> None:
+        """Without Databricks, old system tables would describe another world: remove them."""
+        for name in databricks_rows.TABLES:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def drop_truth(self) -> None:
         """Without --truth an old ground truth would describe other data: remove it."""

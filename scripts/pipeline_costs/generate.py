@@ -1,4 +1,5 @@
-"""`generate`: simulate BigQuery JOBS for N days into DuckDB, with the ground truth."""
+"""`generate`: simulate BigQuery JOBS and Databricks system tables for N days into DuckDB, with the
+ground truth."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline_costs import __version__, pricing
+from pipeline_costs import __version__, databricks_rows, pricing
 from pipeline_costs.bigquery_generator import BigQueryGenerator, GeneratorConfig
+from pipeline_costs.databricks_generator import DatabricksGenerator
+from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.duckdb_writer import RUN_RESULTS_SCHEMA, DuckDBWriter
 from pipeline_costs.ground_truth import TruthCollector, compute
 
@@ -36,10 +39,12 @@ def _positive_scale(value: str) -> float:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "generate",
-        help="simulate BigQuery JOBS_BY_PROJECT (+ ground truth) into a DuckDB file",
+        help="simulate BigQuery JOBS_BY_PROJECT and Databricks system tables (+ ground truth) into a DuckDB file",
         description=(
             "Seeded synthetic BigQuery INFORMATION_SCHEMA.JOBS_BY_PROJECT for dbt pipelines and noise, "
-            'written to DuckDB tables "region-us".jobs_by_project and "region-eu".jobs_by_project, '
+            'written to DuckDB tables "region-us".jobs_by_project and "region-eu".jobs_by_project, and '
+            "Databricks system.billing.usage, system.billing.list_prices and system.query.history (tables "
+            "system_billing.usage, system_billing.list_prices, system_query.history), "
             "with the expected costs in schema ground_truth."
         ),
     )
@@ -62,6 +67,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="output DuckDB file (default pipeline_costs.duckdb)")
     parser.add_argument("--truth", action=argparse.BooleanOptionalAction, default=True,
                         help="write the ground_truth schema (default: yes)")
+    parser.add_argument("--databricks", action=argparse.BooleanOptionalAction, default=True,
+                        help="also simulate Databricks (system tables, dbt runs, truth; default: yes)")
     parser.add_argument("--run-results-schema", default=RUN_RESULTS_SCHEMA,
                         help="schema of the run results tables dbt_invocations and dbt_node_results the "
                         f"package's on-run-end upload would have left (created or replaced; default {RUN_RESULTS_SCHEMA})")
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     generator = BigQueryGenerator(config)
+    databricks = DatabricksGenerator(config, generator.world).snapshot() if args.databricks else None
     collector = TruthCollector() if args.truth else None
     writer = DuckDBWriter(args.duckdb)
     try:
@@ -95,13 +103,17 @@ def run(args: argparse.Namespace) -> int:
                     pending.popleft().result()
             while pending:
                 pending.popleft().result()
-        results = generator.run_results()
+        results = generator.run_results(databricks)
         writer.write_run_results(results, args.run_results_schema)
+        if databricks is not None:
+            writer.write_databricks(databricks_rows.system_tables(databricks))
+        else:
+            writer.drop_databricks()
         truth_rows: dict[str, int] = {}
         if collector is not None:
             raw = collector.table()
-            tables = compute(raw, generator.planted, config.currency, results, config.as_of_time)
-            tables["generator_runs"] = _generator_runs(config, writer.rows, tables, results)
+            tables = compute(raw, generator.planted, config.currency, results, config.as_of_time, databricks)
+            tables["generator_runs"] = _generator_runs(config, writer.rows, tables, results, databricks)
             writer.write_truth(tables)
             truth_rows = {name: t.num_rows for name, t in tables.items()}
         else:
@@ -115,19 +127,29 @@ def run(args: argparse.Namespace) -> int:
         if truth_rows else "ground truth: not written (--no-truth)"
     )
     print(
-        f"Generated {config.days} days of synthetic BigQuery jobs "
+        f"Generated {config.days} days of synthetic BigQuery jobs"
+        f"{' and Databricks system tables' if databricks is not None else ''} "
         f"({config.start_date} to {config.end_date}, exclusive; seed {config.seed}, scale {config.scale:g}, "
-        f"as of {config.as_of_time.isoformat()}, {generator.invocation_count:,} dbt invocations) into "
+        f"as of {config.as_of_time.isoformat()}, {generator.invocation_count:,} BigQuery dbt invocations) into "
         f"{args.duckdb}: \"region-us\".jobs_by_project {writer.rows['us']:,} rows, "
-        f"\"region-eu\".jobs_by_project {writer.rows['eu']:,} rows; run results in schema "
+        f"\"region-eu\".jobs_by_project {writer.rows['eu']:,} rows{_databricks_summary(databricks)}; "
+        "run results in schema "
         f"{args.run_results_schema}: dbt_invocations {results['dbt_invocations'].num_rows:,} rows, "
         f"dbt_node_results {results['dbt_node_results'].num_rows:,} rows; {truth}; {elapsed:.1f}s."
     )
     return 0
 
 
+def _databricks_summary(snapshot: DatabricksSnapshot | None) -> str:
+    if snapshot is None:
+        return ""
+    return (f", {databricks_rows.HISTORY_TABLE} {len(snapshot.statement_rows):,} rows, "
+            f"{databricks_rows.USAGE_TABLE} {len(snapshot.records):,} rows, "
+            f"{databricks_rows.LIST_PRICES_TABLE} {len(snapshot.prices):,} rows")
+
+
 def _generator_runs(config: GeneratorConfig, rows: dict[str, int], tables: dict[str, pa.Table],
-                    results: dict[str, pa.Table]) -> pa.Table:
+                    results: dict[str, pa.Table], databricks: DatabricksSnapshot | None) -> pa.Table:
     return pa.Table.from_pylist([{
         "seed": config.seed,
         "days": config.days,
@@ -141,4 +163,9 @@ def _generator_runs(config: GeneratorConfig, rows: dict[str, int], tables: dict[
         **{f"{name}_rows": tables[name].num_rows for name in (
             "query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage")},
         **{f"{name}_rows": table.num_rows for name, table in results.items()},
+        "databricks_history_rows": len(databricks.statement_rows) if databricks else None,
+        "databricks_usage_rows": len(databricks.records) if databricks else None,
+        "databricks_list_prices_rows": len(databricks.prices) if databricks else None,
+        **{f"{name}_rows": tables[name].num_rows if name in tables else None for name in (
+            "databricks_warehouse_hours", "databricks_job_runs", "databricks_cost_lines")},
     }])

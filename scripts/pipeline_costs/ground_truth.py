@@ -1,17 +1,20 @@
 """Ground truth from the generator's own bookkeeping (docs/cost-rules.md, implemented independently).
 
 Inputs are the batches exactly as written (after the as_of snapshot) plus their bookkeeping columns:
-which invocation / node / pipeline the simulation gave each job; and the run results the uploads
-left (sections 7-8). Comments and labels are never read.
+which invocation / node / pipeline the simulation gave each job; the run results the uploads left
+(sections 7-8); and the Databricks snapshot (section 10, databricks_truth). Comments and labels are
+never read.
 Money is exact: integer quantities are summed per group, priced with integer weights over a common
-denominator, and rounded once (half away from zero) to 18 decimal places.
+denominator, and rounded once (half away from zero) to 18 decimal places. Databricks statements and
+job-run lines join the same roll-ups with their cost already in 10^-18 units (q_units).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
@@ -21,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline_costs import pricing, schema
+from pipeline_costs import databricks_truth, pricing, schema
+from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.dbt_runs import Planted
 from pipeline_costs.project import stage_of
 
@@ -29,7 +33,9 @@ MONEY = pa.decimal128(38, 18)
 SECONDS = pa.decimal128(38, 3)
 TS = pa.timestamp("ms", tz="UTC")
 TS_US = pa.timestamp("us", tz="UTC")
-QUANTITIES = ("q_on_demand", "q_standard", "q_enterprise", "q_enterprise_plus")
+# BigQuery's quantities (on-demand bytes, slot-ms per edition), then money already exact: a Databricks
+# statement's or job-run line's cost in 10^-18 units of the output currency (Python ints).
+QUANTITIES = ("q_on_demand", "q_standard", "q_enterprise", "q_enterprise_plus", "q_units")
 EDITIONS = ("STANDARD", "ENTERPRISE", "ENTERPRISE_PLUS")
 UNKNOWN_PIPELINE = "(unknown pipeline)"
 ROLLING_RUNS = 7
@@ -37,7 +43,7 @@ ANOMALY_MIN_RUNS = 3
 ANOMALY_THRESHOLD_PCT = 50
 
 _KEEP = (
-    "project_id", "_location", "job_id", "parent_job_id", "statement_type", "state", "cache_hit",
+    "project_id", "_location", "job_id", "parent_job_id", "job_type", "statement_type", "state", "cache_hit",
     "reservation_id", "edition", "total_bytes_billed", "total_slot_ms", "start_time", "end_time",
     "_invocation_id", "_node_id", "_pipeline_id", "_pipeline_run_id", "_orchestrator", "_source",
 )
@@ -45,7 +51,7 @@ _KEEP = (
 
 @dataclass(frozen=True)
 class Prices:
-    """cost = (sum_i weight_i * quantity_i) / denominator, in the output currency, exactly."""
+    """cost = (sum_i weight_i * quantity_i) / denominator + q_units / 10^18, in the output currency, exactly."""
 
     weights: tuple[int, ...]  # on-demand bytes, then slot-ms of STANDARD, ENTERPRISE, ENTERPRISE_PLUS
     denominator: int
@@ -59,12 +65,15 @@ class Prices:
         return cls(tuple(int(u * denominator) for u in unit), denominator)
 
     def units(self, q: Sequence[int]) -> int:
-        """Cost of the summed quantities, in 10^-18 units, rounded half up (costs are >= 0)."""
-        numerator = sum(w * int(x) for w, x in zip(self.weights, q, strict=True))
-        return (2 * numerator * 10**pricing.SCALE + self.denominator) // (2 * self.denominator)
+        """Cost of the summed quantities, in 10^-18 units, rounded half up (BigQuery's are >= 0)."""
+        *quantities, exact = q
+        numerator = sum(w * int(x) for w, x in zip(self.weights, quantities, strict=True))
+        return (2 * numerator * 10**pricing.SCALE + self.denominator) // (2 * self.denominator) + int(exact)
 
     def fraction(self, q: Sequence[int]) -> Fraction:
-        return Fraction(sum(w * int(x) for w, x in zip(self.weights, q, strict=True)), self.denominator)
+        *quantities, exact = q
+        numerator = sum(w * int(x) for w, x in zip(self.weights, quantities, strict=True))
+        return Fraction(numerator, self.denominator) + Fraction(int(exact), 10**pricing.SCALE)
 
 
 def _dec(units: int) -> Decimal:
@@ -277,9 +286,16 @@ def priced_jobs(raw: pa.Table, uploaded: Uploaded | None = None) -> pd.DataFrame
             f"q_{e.lower()}": np.where(capacity & ~cache & (edition == e), slots, 0)
             for e in EDITIONS
         },
+        "q_units": pd.Series(0, index=range(t.num_rows), dtype=object),
     })
     ends = pd.to_datetime(frame["end_ms"], unit="ms", utc=True)
     frame["cost_date"] = ends.dt.tz_convert(pricing.BILLING_TIMEZONE).dt.date
+    frame["platform"] = "bigquery"
+    frame["product"] = frame["pricing_model"]
+    frame["is_query"] = True
+    # a QUERY job whose priced quantity is hidden (NULL) costs 0 and says so
+    missing = np.where(capacity, _np(t["total_slot_ms"].is_null()), billable & _np(t["total_bytes_billed"].is_null()))
+    frame["has_missing_usage"] = (_np(t["job_type"].fill_null("")) == "QUERY") & ~cache & missing
     return frame
 
 
@@ -289,9 +305,12 @@ def _group_units(frame: pd.DataFrame, by: list[str], prices: Prices) -> pd.DataF
     return sums
 
 
-def query_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+def query_costs(items: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    """BigQuery jobs and Databricks statements (not the job-run lines)."""
+    jobs = items[items["is_query"]]
     units = [prices.units(q) for q in jobs[list(QUANTITIES)].itertuples(index=False)]
     return pa.table({
+        "platform": pa.array(jobs["platform"], pa.string()),
         "project_id": pa.array(jobs["project_id"], pa.string()),
         "location": pa.array(jobs["location"], pa.string()),
         "job_id": pa.array(jobs["job_id"], pa.string()),
@@ -310,6 +329,7 @@ def query_costs(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
         "cost": pa.array([_dec(u) for u in units], MONEY),
         "currency": pa.array([currency] * len(jobs), pa.string()),
         "cost_date": pa.array(jobs["cost_date"], pa.date32()),
+        "has_missing_usage": pa.array(jobs["has_missing_usage"], pa.bool_()),
         "started_at": pa.array(jobs["start_ms"].to_numpy(np.int64)).cast(TS),
         "ended_at": pa.array(jobs["end_ms"].to_numpy(np.int64)).cast(TS),
     })
@@ -335,26 +355,41 @@ def _us(value: object) -> int | None:
     return int(value)  # type: ignore[call-overload]
 
 
-def model_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices,
+def _job_status(reason: object) -> str:
+    """Of a node's last-ending query: BigQuery's error other than stopped, Databricks' failed."""
+    return "success" if pd.isna(reason) or reason in ("stopped", "canceled") else "error"  # type: ignore[arg-type]
+
+
+def _query_stats(queries: pd.DataFrame, by: list[str]) -> dict[tuple[str, str], dict]:
+    """Per (invocation, node): its priced queries' count, span, status and bytes / slot-ms."""
+    ordered = queries.sort_values(["end_ms", "job_id"], kind="stable")
+    grouped = ordered.groupby(by, sort=True)
+    agg = pd.DataFrame({"first": grouped["start_ms"].min(), "last": grouped["end_ms"].max(), "count": grouped.size(),
+                        "reason": grouped["error_reason"].last(skipna=False)})  # of the last-ending query
+    stats: dict[tuple[str, str], dict] = {
+        key: {"first": int(first), "last": int(last), "count": int(size), "status": _job_status(reason)}
+        for key, (first, last, size, reason) in zip(agg.index, agg.itertuples(index=False), strict=True)}
+    for column in ("bytes_billed", "slot_ms"):  # NULL when every query's is NULL
+        for key, value in grouped[column].sum(min_count=1).items():
+            stats[key][column] = None if pd.isna(value) else int(value)
+    return stats
+
+
+def model_costs(items: pd.DataFrame, uploaded: Uploaded, prices: Prices,
                 currency: str) -> tuple[pa.Table, dict[tuple[str, str], Quantities]]:
-    """Every (invocation, node) with a priced attributed job or a node result (sections 6 and 8).
-    Also returns each pair's summed quantities (the exact cost of its jobs) for section 9."""
-    attributed = jobs[jobs["attribution"] == "attributed"].sort_values(["end_ms", "job_id"], kind="stable")
+    """Every (invocation, node) with a priced attributed query or job-run line, or a node result (sections
+    6, 8 and 10.7). Also returns each pair's summed quantities (its exact cost) for section 9."""
+    attributed = items[items["attribution"] == "attributed"]
     by = ["invocation_id", "node_id"]
     sums = _group_units(attributed, by, prices)
     grouped = attributed.groupby(by, sort=True)
-    last_reason = grouped["error_reason"].last(skipna=False)  # of the last-ending job, even if NULL
-    status = np.where(last_reason.isna() | (last_reason == "stopped"), "success", "error")
-    from_jobs: dict[tuple[str, str], dict] = {}
-    for i, (key, q, units, first, last, size, pipeline, run) in enumerate(zip(
-            sums.index, sums[list(QUANTITIES)].itertuples(index=False), sums["units"],
-            grouped["start_ms"].min(), grouped["end_ms"].max(), grouped.size(),
-            grouped["pipeline_id"].min(), grouped["pipeline_run_id"].min(), strict=True)):
-        from_jobs[key] = {"q": tuple(int(x) for x in q), "units": int(units), "first": int(first), "last": int(last),
-                          "count": int(size), "pipeline": (pipeline, run), "status": str(status[i])}
-    for column in ("bytes_billed", "slot_ms"):  # NULL when every job's is NULL
-        for key, value in grouped[column].sum(min_count=1).items():
-            from_jobs[key][column] = None if pd.isna(value) else int(value)
+    costed = {key: {"q": tuple(int(x) for x in q), "units": int(units), "pipeline": (pipeline, run),
+                    "platform": platform}
+              for key, q, units, pipeline, run, platform in zip(
+                  sums.index, sums[list(QUANTITIES)].itertuples(index=False), sums["units"],
+                  grouped["pipeline_id"].min(), grouped["pipeline_run_id"].min(), grouped["platform"].min(),
+                  strict=True)}
+    stats = _query_stats(attributed[attributed["is_query"]], by)
 
     columns: dict[str, list] = {name: [] for name in (
         "invocation_id", "node_id", "platform", "resource_type", "pipeline_id", "pipeline_run_id", "status", "cost",
@@ -362,22 +397,24 @@ def model_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices,
         "execution_time_s", "has_run_result", "thread_id", "compile_started_at", "execute_started_at",
         "execute_completed_at", "dbt_execution_time_s", "rows_affected")}
     quantities: dict[tuple[str, str], Quantities] = {}
-    for key in sorted(set(from_jobs) | set(uploaded.results)):
-        job = from_jobs.get(key)
+    for key in sorted(set(costed) | set(uploaded.results)):
+        cost = costed.get(key)
+        job = stats.get(key)
         result = uploaded.results.get(key)
         invocation_id, node_id = key
-        pipeline = job["pipeline"] if job else uploaded.invocation_context(invocation_id)[:2]
-        quantities[key] = job["q"] if job else (0,) * len(QUANTITIES)
+        pipeline = cost["pipeline"] if cost else uploaded.invocation_context(invocation_id)[:2]
+        quantities[key] = cost["q"] if cost else (0,) * len(QUANTITIES)
         row = {
             "invocation_id": invocation_id,
             "node_id": node_id,
-            # a row without jobs: the platform its invocation ran on (NULL without the invocation row)
-            "platform": "bigquery" if job else (uploaded.invocations.get(invocation_id) or {}).get("adapter_type"),
-            "resource_type": _resource_type(node_id) if job else result["resource_type"],  # type: ignore[index]
+            # a row without cost: the platform its invocation ran on (NULL without the invocation row)
+            "platform": cost["platform"] if cost else (uploaded.invocations.get(invocation_id) or {}).get(
+                "adapter_type"),
+            "resource_type": _resource_type(node_id) if cost else result["resource_type"],  # type: ignore[index]
             "pipeline_id": pipeline[0],
             "pipeline_run_id": pipeline[1],
             "status": result["status"] if result else job["status"],  # type: ignore[index]
-            "cost": _dec(job["units"] if job else 0),
+            "cost": _dec(cost["units"] if cost else 0),
             "currency": currency,
             "query_count": job["count"] if job else 0,
             "bytes_billed": job["bytes_billed"] if job else 0,
@@ -422,9 +459,9 @@ def model_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices,
     return table, quantities
 
 
-def _dbt_runs(jobs: pd.DataFrame) -> pd.DataFrame:
-    """Jobs of pipeline runs: every job with a dbt invocation (each has a pipeline run, see above)."""
-    return jobs[jobs["is_dbt"]].copy()
+def _dbt_runs(items: pd.DataFrame) -> pd.DataFrame:
+    """Queries and job-run lines of pipeline runs: everything with a dbt invocation (each has a run)."""
+    return items[items["is_dbt"]].copy()
 
 
 def _stages(dbt: pd.DataFrame, uploaded: Uploaded) -> list[str]:
@@ -437,8 +474,8 @@ def _stages(dbt: pd.DataFrame, uploaded: Uploaded) -> list[str]:
     return stages
 
 
-def pipeline_stage_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices, currency: str) -> pa.Table:
-    dbt = _dbt_runs(jobs)
+def pipeline_stage_costs(items: pd.DataFrame, uploaded: Uploaded, prices: Prices, currency: str) -> pa.Table:
+    dbt = _dbt_runs(items)
     dbt["stage"] = _stages(dbt, uploaded)
     by = ["pipeline_id", "pipeline_run_id", "stage"]
     sums = _group_units(dbt, by, prices)
@@ -449,24 +486,33 @@ def pipeline_stage_costs(jobs: pd.DataFrame, uploaded: Uploaded, prices: Prices,
         "stage": pa.array(sums.index.get_level_values(2), pa.string()),
         "cost": pa.array([_dec(u) for u in sums["units"]], MONEY),
         "currency": pa.array([currency] * len(sums), pa.string()),
-        "query_count": pa.array(grouped.size().to_numpy(), pa.int64()),
+        "query_count": pa.array(grouped["is_query"].sum().to_numpy(), pa.int64()),
         "model_count": pa.array(grouped["node_id"].nunique().to_numpy(), pa.int64()),
     })
 
 
-def pipeline_cost_history(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
-    dbt = _dbt_runs(jobs)
+def _platform(platforms: pd.Series) -> str:
+    distinct = platforms.unique()
+    return str(distinct[0]) if len(distinct) == 1 else "multiple"
+
+
+def pipeline_cost_history(items: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
+    """Per pipeline run: its queries and job-run lines; only queries count and start it."""
+    dbt = _dbt_runs(items)
     by = ["pipeline_id", "pipeline_run_id"]
     sums = _group_units(dbt, by, prices)
     grouped = dbt.groupby(by, sort=True)
     runs = pd.DataFrame({
         "units": sums["units"],
-        "orchestrator": grouped["orchestrator"].first(),
-        "run_started_ms": grouped["start_ms"].min(),
-        "query_count": grouped.size(),
+        "platform": grouped["platform"].agg(_platform),
+        "orchestrator": grouped["orchestrator"].agg(lambda v: min(v.dropna(), default=None)),
+        "run_started_ms": dbt[dbt["is_query"]].groupby(by, sort=True)["start_ms"].min(),
+        "query_count": grouped["is_query"].sum(),
         "model_count": grouped["node_id"].nunique(),
         "invocation_count": grouped["invocation_id"].nunique(),
-    }).reset_index().sort_values(["pipeline_id", "run_started_ms", "pipeline_run_id"], kind="stable")
+    }).reset_index()
+    assert runs["run_started_ms"].notna().all(), "a pipeline run without a query has no start"
+    runs = runs.sort_values(["pipeline_id", "run_started_ms", "pipeline_run_id"], kind="stable")
     previous: list[int | None] = []
     rolling: list[int] = []
     anomaly: list[bool] = []
@@ -486,6 +532,7 @@ def pipeline_cost_history(jobs: pd.DataFrame, prices: Prices, currency: str) -> 
     return pa.table({
         "pipeline_id": pa.array(runs["pipeline_id"], pa.string()),
         "pipeline_run_id": pa.array(runs["pipeline_run_id"], pa.string()),
+        "platform": pa.array(runs["platform"], pa.string()),
         "orchestrator": pa.array(runs["orchestrator"], pa.string()),
         "run_started_at": pa.array(runs["run_started_ms"].to_numpy(np.int64)).cast(TS),
         "total_cost": pa.array([_dec(int(u)) for u in runs["units"]], MONEY),
@@ -504,34 +551,60 @@ COVERAGE_PARTS = {
     "not_dbt": "unattributed_not_dbt_cost",
     "dbt_without_node": "unattributed_dbt_without_node_cost",
     "unknown": "unattributed_unknown_cost",
+    "idle": "unattributed_idle_cost",
+    "other_compute": "unattributed_other_compute_cost",
 }
 
 
-def cost_coverage(jobs: pd.DataFrame, prices: Prices, currency: str) -> pa.Table:
-    """Each part exact then rounded once; billed_cost = the sum of the parts (conservation, exactly)."""
-    sums = _group_units(jobs, ["cost_date", "attribution"], prices)["units"]
-    dates = sorted(jobs["cost_date"].unique())
-    counts = jobs.groupby("cost_date").size()
-    columns: dict[str, list[Decimal]] = {col: [] for col in COVERAGE_PARTS.values()}
-    billed: list[Decimal] = []
-    for day in dates:
-        total = 0
-        for attribution, col in COVERAGE_PARTS.items():
-            units = int(sums.get((day, attribution), 0))
-            total += units
-            columns[col].append(_dec(units))
-        billed.append(_dec(total))
+def _bigquery_coverage(jobs: pd.DataFrame, prices: Prices) -> list[dict]:
+    """Per cost date and pricing model: each part exact then rounded once; billed = their sum."""
+    sums = _group_units(jobs, ["cost_date", "product", "attribution"], prices)["units"]
+    counts = jobs.groupby(["cost_date", "product"]).size()
+    rows = []
+    for (day, product), count in counts.items():
+        parts = {col: int(sums.get((day, product, attribution), 0)) for attribution, col in COVERAGE_PARTS.items()}
+        rows.append({"platform": "bigquery", "cost_date": day, "product": product, "billed": sum(parts.values()),
+                     **parts, "query_count": int(count), "unpriced": Decimal(0)})
+    return rows
+
+
+def _databricks_coverage(truth: databricks_truth.DatabricksTruth) -> list[dict]:
+    """Per usage date and product: the records' cost, shared out by the lines (exactly)."""
+    parts: dict[tuple[date, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COVERAGE_PARTS.values(), 0))
+    statements: dict[tuple[date, str], set[str]] = defaultdict(set)
+    for line in truth.lines:
+        key = (line.cost_date, line.product)
+        parts[key][COVERAGE_PARTS[line.attribution]] += line.units
+        if line.line_type == "statement":
+            statements[key].add(line.query_id)  # type: ignore[arg-type]
+    rows = []
+    for key, billed in sorted(truth.billed.items()):
+        assert sum(parts[key].values()) == billed, f"Databricks cost not conserved on {key}"
+        rows.append({"platform": "databricks", "cost_date": key[0], "product": key[1], "billed": billed,
+                     **parts[key], "query_count": len(statements[key]),
+                     "unpriced": truth.unpriced.get(key, Decimal(0))})
+    return rows
+
+
+def cost_coverage(jobs: pd.DataFrame, truth: databricks_truth.DatabricksTruth | None, currency: str,
+                  prices: Prices) -> pa.Table:
+    """platform x cost date x product: billed = attributed + every unattributed part, exactly."""
+    rows = _bigquery_coverage(jobs, prices) + (_databricks_coverage(truth) if truth is not None else [])
+    rows.sort(key=lambda r: (r["platform"], r["cost_date"], r["product"]))
     return pa.table({
-        "platform": pa.array(["bigquery"] * len(dates), pa.string()),
-        "cost_date": pa.array(dates, pa.date32()),
-        "currency": pa.array([currency] * len(dates), pa.string()),
-        "billed_cost": pa.array(billed, MONEY),
-        **{col: pa.array(values, MONEY) for col, values in columns.items()},
-        "query_count": pa.array([int(counts[d]) for d in dates], pa.int64()),
+        "platform": pa.array([r["platform"] for r in rows], pa.string()),
+        "cost_date": pa.array([r["cost_date"] for r in rows], pa.date32()),
+        "product": pa.array([r["product"] for r in rows], pa.string()),
+        "currency": pa.array([currency] * len(rows), pa.string()),
+        "billed_cost": pa.array([_dec(r["billed"]) for r in rows], MONEY),
+        **{col: pa.array([_dec(r[col]) for r in rows], MONEY) for col in COVERAGE_PARTS.values()},
+        "query_count": pa.array([r["query_count"] for r in rows], pa.int64()),
+        "unpriced_usage_quantity": pa.array([r["unpriced"] for r in rows], MONEY),
     })
 
 
-def planted_cases(planted: list[Planted], raw: pa.Table) -> pa.Table:
+def planted_cases(planted: list[Planted], raw: pa.Table, databricks: list[dict] | None = None) -> pa.Table:
+    """BigQuery's planted jobs with their state in JOBS; Databricks' rows come ready."""
     states: dict[tuple[str, str, str], str] = {}
     wanted = {(p.project_id, p.location, p.job_id) for p in planted}
     if raw is not None and wanted:
@@ -552,26 +625,30 @@ def planted_cases(planted: list[Planted], raw: pa.Table) -> pa.Table:
     schema = pa.schema([("case_name", pa.string()), ("project_id", pa.string()), ("location", pa.string()),
                         ("job_id", pa.string()), ("note", pa.string()), ("present", pa.bool_()),
                         ("state", pa.string())])
-    return pa.Table.from_pylist(rows, schema=schema)
+    return pa.Table.from_pylist(rows + (databricks or []), schema=schema)
 
 
 def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: dict[str, pa.Table] | None = None,
-            as_of: datetime | None = None) -> dict[str, pa.Table]:
-    from pipeline_costs import reuse_truth  # section 9, on top of model_costs
+            as_of: datetime | None = None, databricks: DatabricksSnapshot | None = None) -> dict[str, pa.Table]:
+    from pipeline_costs import databricks_tables, reuse_truth  # on top of model_costs / the Databricks truth
 
     prices = Prices.for_currency(currency)
     run_results = run_results or {}
     uploaded = Uploaded.from_tables(run_results.get("dbt_invocations"), run_results.get("dbt_node_results"))
     jobs = priced_jobs(raw, uploaded)
-    models, quantities = model_costs(jobs, uploaded, prices, currency)
+    truth = databricks_truth.compute(databricks, uploaded, currency) if databricks is not None else None
+    items = jobs if truth is None else databricks_tables.with_databricks(jobs, truth)
+    models, quantities = model_costs(items, uploaded, prices, currency)
     tables = {
-        "query_costs": query_costs(jobs, prices, currency),
+        "query_costs": query_costs(items, prices, currency),
         "model_costs": models,
-        "pipeline_stage_costs": pipeline_stage_costs(jobs, uploaded, prices, currency),
-        "pipeline_cost_history": pipeline_cost_history(jobs, prices, currency),
-        "cost_coverage": cost_coverage(jobs, prices, currency),
-        "planted_cases": planted_cases(planted, raw),
+        "pipeline_stage_costs": pipeline_stage_costs(items, uploaded, prices, currency),
+        "pipeline_cost_history": pipeline_cost_history(items, prices, currency),
+        "cost_coverage": cost_coverage(jobs, truth, currency, prices),
+        "planted_cases": planted_cases(planted, raw, databricks.planted if databricks is not None else None),
     }
+    if truth is not None:
+        tables.update(databricks_tables.tables(truth, currency))
     if as_of is not None:
-        tables.update(reuse_truth.compute(jobs, uploaded, quantities, prices, currency, as_of))
+        tables.update(reuse_truth.compute(items, uploaded, quantities, prices, currency, as_of))
     return tables

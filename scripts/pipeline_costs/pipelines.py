@@ -182,17 +182,18 @@ class World:
             ))
         return invs
 
+    def unicode_dag_run(self, day: int) -> dict[str, str]:
+        """The Airflow context of the day's run of the DAG whose tasks build on BigQuery and Databricks."""
+        logical = self.start + timedelta(days=day - 1)
+        return {"AIRFLOW_CTX_DAG_ID": UNICODE_DAG_ID,
+                "AIRFLOW_CTX_DAG_RUN_ID": f"scheduled__{logical.isoformat()}T06:30:00+00:00"}
+
     def _unicode_dag(self, day: int) -> list[Invocation]:
         rng = self.rng(day, "unicode_dag")
-        logical = self.start + timedelta(days=day - 1)
         start = self.day_start_us(day) + 6 * HOUR_US + 30 * MINUTE_US + rng.randint(0, 60_000_000)
         plants = {"dbt_cache_hit", "long_message"} if day == self.plant_day else set()
         return [Invocation(
-            env={
-                "AIRFLOW_CTX_DAG_ID": UNICODE_DAG_ID,
-                "AIRFLOW_CTX_DAG_RUN_ID": f"scheduled__{logical.isoformat()}T06:30:00+00:00",
-                "AIRFLOW_CTX_TASK_ID": "dbt_build",
-            },
+            env={**self.unicode_dag_run(day), "AIRFLOW_CTX_TASK_ID": "dbt_build"},
             target="prod", command="build", run_started_us=start, gcp_project=ANALYTICS, location="us",
             user_email="airflow-dbt@acme-analytics.iam.gserviceaccount.com", dataset="finance_ru",
             nodes=p.NODES, invocation_id=new_uuid(rng), threads=4, plants=frozenset(plants),
@@ -260,7 +261,7 @@ class World:
     # -- GitHub Actions CI ------------------------------------------------------------------------
     def _github_ci(self, day: int) -> list[Invocation]:
         rng = self.rng(day, "github_ci")
-        runs = _poisson(rng, 4 * self.scale)
+        runs = poisson(rng, 4 * self.scale)
         if day == self.plant_day:
             runs = max(runs, 1)
         times = sorted(rng.randint(14 * 3600, 23 * 3600) for _ in range(runs))
@@ -317,7 +318,7 @@ class World:
     # -- developers (no orchestrator) -------------------------------------------------------------
     def _developers(self, day: int) -> list[Invocation]:
         rng = self.rng(day, "developers")
-        runs = _poisson(rng, 3 * self.scale)
+        runs = poisson(rng, 3 * self.scale)
         if day == self.plant_day:
             runs = max(runs, 1)
         invs = []
@@ -381,7 +382,7 @@ class World:
         )]
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
     """Knuth for small means, normal approximation for large ones (deterministic with rng)."""
     if lam <= 0:
         return 0

@@ -8,8 +8,8 @@ Per node Python: results are far fewer than jobs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -20,7 +20,7 @@ from pipeline_costs.project import Node
 
 ADAPTER_TYPE = "bigquery"
 DBT_VERSION = "1.11.16"
-PACKAGE_VERSION = "0.2.0"  # the package's dbt_project.yml version
+PACKAGE_VERSION = "0.3.0"  # the package's dbt_project.yml version
 MESSAGE_MAX_CHARS = 4096  # dbt_pipeline_costs_upload_message_max_chars
 
 Row = dict[str, Any]
@@ -65,9 +65,8 @@ def _us(ms: int | None) -> int | None:
     return None if ms is None else ms * 1000
 
 
-def node_row(invocation_id: str, result: NodeResult) -> Row:
-    job = result.main_job
-    reported = job is not None and result.report_job_id
+def _result_fields(invocation_id: str, result: NodeResult) -> Row:
+    """A node result's columns but its adapter_response ones."""
     message = result.message
     truncated = message is not None and len(message) > MESSAGE_MAX_CHARS
     compile_ms = result.compile_ms or (None, None)
@@ -83,6 +82,18 @@ def node_row(invocation_id: str, result: NodeResult) -> Row:
         "execute_completed_at": _us(execute_ms[1]),
         "execution_time_s": result.execution_time_s,
         "rows_affected": result.rows_affected,
+        "adapter_code": result.adapter_code,
+        "message": message[:MESSAGE_MAX_CHARS] if truncated else message,  # type: ignore[index]
+        "message_truncated": truncated,
+        "failures": result.failures,
+    }
+
+
+def node_row(invocation_id: str, result: NodeResult) -> Row:
+    job = result.main_job
+    reported = job is not None and result.report_job_id
+    return {
+        **_result_fields(invocation_id, result),
         "bytes_processed": job.bytes_processed if reported else None,  # type: ignore[union-attr]
         "bytes_billed": job.bytes_billed if reported else None,  # type: ignore[union-attr]
         "slot_ms": job.slot_ms if reported else None,  # type: ignore[union-attr]
@@ -91,25 +102,43 @@ def node_row(invocation_id: str, result: NodeResult) -> Row:
         "adapter_job_run_id": None,  # a Databricks job run (dbt-databricks inside a Jobs dbt task)
         "adapter_project_id": job.project_id if reported else None,  # type: ignore[union-attr]
         "adapter_location": job.location.upper() if reported else None,  # type: ignore[union-attr]
-        "adapter_code": result.adapter_code,
-        "message": message[:MESSAGE_MAX_CHARS] if truncated else message,  # type: ignore[index]
-        "message_truncated": truncated,
-        "failures": result.failures,
     }
 
 
-def invocation_rows(inv: Invocation, runner: InvocationRunner) -> tuple[Row, list[Row]]:
-    """(dbt_invocations row, dbt_node_results rows) of an invocation whose upload succeeded."""
-    assert runner.run_ended_ms is not None
-    ctx = runner.ctx
-    ended_us = runner.run_ended_ms * 1000
-    nodes = [node_row(inv.invocation_id, result) for result in runner.results]
-    invocation = {
+def databricks_node_row(invocation_id: str, result: NodeResult, query_id: str | None,
+                        job_run_id: str | None) -> Row:
+    """dbt-databricks' adapter_response: the statement id of the node's main statement, and the job
+    run when it runs inside a Databricks Jobs dbt task (>= 1.12.1); no bytes, no project."""
+    return {
+        **_result_fields(invocation_id, result),
+        **dict.fromkeys(("bytes_processed", "bytes_billed", "slot_ms", "adapter_job_id", "adapter_project_id",
+                         "adapter_location")),
+        "adapter_query_id": query_id,
+        "adapter_job_run_id": job_run_id,
+    }
+
+
+class InvocationLike(Protocol):
+    invocation_id: str
+    dbt_project: str
+    command: str
+    target: str
+    run_started_us: int
+    is_full_refresh: bool
+    selectors: tuple[str, ...] | None
+    env: Mapping[str, str]
+
+
+def invocation_row(inv: InvocationLike, ctx: Mapping[str, str], run_ended_ms: int, node_result_count: int,
+                   adapter_type: str) -> Row:
+    """The dbt_invocations row of an invocation whose upload succeeded."""
+    ended_us = run_ended_ms * 1000
+    return {
         "invocation_id": inv.invocation_id,
         "project_name": inv.dbt_project,
         "command": inv.command,
         "target_name": inv.target,
-        "adapter_type": ADAPTER_TYPE,
+        "adapter_type": adapter_type,
         "dbt_version": DBT_VERSION,
         "package_version": PACKAGE_VERSION,
         "run_started_at": inv.run_started_us,
@@ -123,9 +152,15 @@ def invocation_rows(inv: Invocation, runner: InvocationRunner) -> tuple[Row, lis
         "pipeline_task_id": ctx.get("pipeline_task_id"),
         "run_reason": ctx.get("run_reason"),
         "job_type": qc.job_type(inv.env),
-        "node_result_count": len(nodes),
+        "node_result_count": node_result_count,
     }
-    return invocation, nodes
+
+
+def invocation_rows(inv: Invocation, runner: InvocationRunner) -> tuple[Row, list[Row]]:
+    """(dbt_invocations row, dbt_node_results rows) of a BigQuery invocation whose upload succeeded."""
+    assert runner.run_ended_ms is not None
+    nodes = [node_row(inv.invocation_id, result) for result in runner.results]
+    return invocation_row(inv, runner.ctx, runner.run_ended_ms, len(nodes), ADAPTER_TYPE), nodes
 
 
 def to_table(table: str, rows: Sequence[Row]) -> pa.Table:
