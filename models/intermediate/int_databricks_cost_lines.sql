@@ -200,18 +200,7 @@ statement_shares as (
         row_number() over (
             partition by weighted.workspace_id, weighted.warehouse_id, weighted.hour_started_at
             order by weighted.weight desc, weighted.statement_id asc
-        ) as anchor_rank,
-        sum(
-            case
-                when hour_pools.total_weight > 0
-                    then {{ dbt_pipeline_costs.allocated_share(
-                        'hour_pools.statement_pool', 'weighted.weight', 'hour_pools.total_weight'
-                    ) }}
-                else {{ zero }}
-            end
-        ) over (
-            partition by weighted.workspace_id, weighted.warehouse_id, weighted.hour_started_at
-        ) as pool_rounded_total
+        ) as anchor_rank
     from weighted
     inner join hour_pools
         on
@@ -220,35 +209,45 @@ statement_shares as (
             and weighted.hour_started_at = hour_pools.hour_started_at
 ),
 
+statement_totals as (
+    {#- The anchor takes the pool minus the other lines' rounded shares. #}
+    select
+        statement_shares.*,
+        sum(statement_shares.rounded_share) over (
+            partition by statement_shares.workspace_id, statement_shares.warehouse_id, statement_shares.hour_started_at
+        ) as pool_rounded_total
+    from statement_shares
+),
+
 statement_lines as (
     select
         'statement' as line_type,
-        statement_shares.attribution,
-        statement_shares.cost_date,
-        statement_shares.hour_started_at,
-        statement_shares.started_at as created_at,
-        statement_shares.product,
-        statement_shares.workspace_id,
-        statement_shares.warehouse_id as compute_id,
+        statement_totals.attribution,
+        statement_totals.cost_date,
+        statement_totals.hour_started_at,
+        statement_totals.started_at as created_at,
+        statement_totals.product,
+        statement_totals.workspace_id,
+        statement_totals.warehouse_id as compute_id,
         cast(null as {{ dbt.type_string() }}) as job_run_id,
-        statement_shares.statement_id as query_id,
-        statement_shares.overlap_ms,
-        statement_shares.invocation_id,
-        statement_shares.node_id,
-        statement_shares.resource_type,
-        statement_shares.pipeline_id,
-        statement_shares.pipeline_run_id,
-        statement_shares.orchestrator,
-        cast(statement_shares.usage_quantity_share as decimal(38, 18)) as usage_quantity,
+        statement_totals.statement_id as query_id,
+        statement_totals.overlap_ms,
+        statement_totals.invocation_id,
+        statement_totals.node_id,
+        statement_totals.resource_type,
+        statement_totals.pipeline_id,
+        statement_totals.pipeline_run_id,
+        statement_totals.orchestrator,
+        cast(statement_totals.usage_quantity_share as decimal(38, 18)) as usage_quantity,
         {{ quantity_zero }} as unpriced_usage_quantity,
         case
-            when statement_shares.anchor_rank = 1
+            when statement_totals.anchor_rank = 1
                 then
-                    statement_shares.statement_pool
-                    - (statement_shares.pool_rounded_total - statement_shares.rounded_share)
-            else statement_shares.rounded_share
+                    statement_totals.statement_pool
+                    - (statement_totals.pool_rounded_total - statement_totals.rounded_share)
+            else statement_totals.rounded_share
         end as cost
-    from statement_shares
+    from statement_totals
 ),
 
 idle_lines as (
@@ -361,47 +360,49 @@ job_shares as (
         row_number() over (
             partition by job_usage.workspace_id, job_usage.job_run_id, job_usage.cost_date, job_usage.product
             order by run_nodes.weight desc, run_nodes.invocation_id asc, run_nodes.node_id asc
-        ) as anchor_rank,
-        sum(
-            {{ dbt_pipeline_costs.allocated_share(
-                'job_usage.billed_cost', 'run_nodes.weight', 'run_nodes.total_weight'
-            ) }}
-        ) over (
-            partition by job_usage.workspace_id, job_usage.job_run_id, job_usage.cost_date, job_usage.product
-        ) as pool_rounded_total
+        ) as anchor_rank
     from job_usage
     inner join run_nodes
         on job_usage.workspace_id = run_nodes.workspace_id and job_usage.job_run_id = run_nodes.job_run_id
+),
+
+job_totals as (
+    select
+        job_shares.*,
+        sum(job_shares.rounded_share) over (
+            partition by job_shares.workspace_id, job_shares.job_run_id, job_shares.cost_date, job_shares.product
+        ) as pool_rounded_total
+    from job_shares
 ),
 
 job_node_lines as (
     select
         'job_run' as line_type,
         'attributed' as attribution,
-        job_shares.cost_date,
+        job_totals.cost_date,
         cast(null as {{ dbt_pipeline_costs.timestamp_type() }}) as hour_started_at,
-        job_shares.created_at,
-        job_shares.product,
-        job_shares.workspace_id,
+        job_totals.created_at,
+        job_totals.product,
+        job_totals.workspace_id,
         cast(null as {{ dbt.type_string() }}) as compute_id,
-        job_shares.job_run_id,
+        job_totals.job_run_id,
         cast(null as {{ dbt.type_string() }}) as query_id,
         cast(null as {{ dbt.type_bigint() }}) as overlap_ms,
-        job_shares.invocation_id,
-        job_shares.node_id,
-        job_shares.resource_type,
-        job_shares.pipeline_id,
-        job_shares.pipeline_run_id,
-        job_shares.orchestrator,
-        cast(job_shares.usage_quantity_share as decimal(38, 18)) as usage_quantity,
-        case when job_shares.anchor_rank = 1 then job_shares.unpriced_usage_quantity else {{ quantity_zero }} end
+        job_totals.invocation_id,
+        job_totals.node_id,
+        job_totals.resource_type,
+        job_totals.pipeline_id,
+        job_totals.pipeline_run_id,
+        job_totals.orchestrator,
+        cast(job_totals.usage_quantity_share as decimal(38, 18)) as usage_quantity,
+        case when job_totals.anchor_rank = 1 then job_totals.unpriced_usage_quantity else {{ quantity_zero }} end
             as unpriced_usage_quantity,
         case
-            when job_shares.anchor_rank = 1
-                then job_shares.billed_cost - (job_shares.pool_rounded_total - job_shares.rounded_share)
-            else job_shares.rounded_share
+            when job_totals.anchor_rank = 1
+                then job_totals.billed_cost - (job_totals.pool_rounded_total - job_totals.rounded_share)
+            else job_totals.rounded_share
         end as cost
-    from job_shares
+    from job_totals
 ),
 
 run_links as (
