@@ -26,10 +26,13 @@
 {%- endmacro %}
 
 {% macro spark__query_comment_json(query) -%}
-    {#- Spark: instr() is strpos(); split() takes a regular expression, so * and / are escaped. -#}
+    {#- Spark / Databricks: instr() is strpos(); split() takes a regular expression, and `[*]/` is
+        the two characters */ with no backslash to escape (backslashes in a literal depend on
+        spark.sql.parser.escapedStringLiterals; a doubled one became "any number of backslashes,
+        then /" and cut comments at every `/`). -#}
     {%- set marker = '{"app": "dbt_pipeline_costs"' -%}
     case
         when instr({{ query }}, '{{ marker }}') > 0
-            then rtrim(split(substr({{ query }}, instr({{ query }}, '{{ marker }}')), '\\\\*/')[0])
+            then rtrim(split(substr({{ query }}, instr({{ query }}, '{{ marker }}')), '[*]/')[0])
     end
 {%- endmacro %}

@@ -40,13 +40,19 @@ windowed as (
         runs.*,
         lag(runs.total_cost) over pipeline_runs as previous_run_cost,
         avg(runs.total_cost) over (
-            pipeline_runs rows between {{ rolling_runs - 1 }} preceding and current row
+            partition by runs.pipeline_id
+            order by runs.run_started_at, runs.pipeline_run_id
+            rows between {{ rolling_runs - 1 }} preceding and current row
         ) as rolling_avg_cost,
         sum(runs.total_cost) over (
-            pipeline_runs rows between {{ rolling_runs }} preceding and 1 preceding
+            partition by runs.pipeline_id
+            order by runs.run_started_at, runs.pipeline_run_id
+            rows between {{ rolling_runs }} preceding and 1 preceding
         ) as previous_runs_total_cost,
         count(*) over (
-            pipeline_runs rows between {{ rolling_runs }} preceding and 1 preceding
+            partition by runs.pipeline_id
+            order by runs.run_started_at, runs.pipeline_run_id
+            rows between {{ rolling_runs }} preceding and 1 preceding
         ) as previous_runs_in_window,
         row_number() over pipeline_runs - 1 as previous_run_count
     from runs
@@ -72,7 +78,9 @@ final as (
         windowed.total_cost - windowed.previous_run_cost as cost_change,
         case
             when windowed.previous_run_cost > 0
-                then (windowed.total_cost - windowed.previous_run_cost) * 100 / windowed.previous_run_cost
+                then {{ dbt_pipeline_costs.ratio(
+                    '(windowed.total_cost - windowed.previous_run_cost) * 100', 'windowed.previous_run_cost'
+                ) }}
         end as cost_change_pct,
         {{ dbt_pipeline_costs.money('windowed.rolling_avg_cost') }} as rolling_avg_cost,
         {#- Exact test without division: cost x n x 100 > previous total x (100 + threshold). -#}

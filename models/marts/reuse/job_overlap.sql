@@ -39,7 +39,7 @@ final as (
         ranked.node_id,
         min(ranked.job_count) as job_count,
         cast(sum(ranked.build_count) as {{ dbt.type_bigint() }}) as build_count,
-        {{ dbt.listagg('ranked.pipeline_id', "', '", 'order by ranked.pipeline_id') }} as job_ids,
+        {{ dbt_pipeline_costs.sorted_string_agg('ranked.pipeline_id', ', ') }} as job_ids,
         sum(ranked.cost) as total_cost,
         '{{ dbt.escape_single_quotes(dbt_pipeline_costs.output_currency()) }}' as currency,
         min(case when ranked.job_rank = 1 then ranked.pipeline_id end) as primary_pipeline_id,

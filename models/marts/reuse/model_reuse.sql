@@ -38,10 +38,14 @@ rolling as (
     select
         invocations.*,
         sum(invocations.reused_count) over (
-            job_runs rows between {{ rolling_runs - 1 }} preceding and current row
+            partition by invocations.pipeline_id
+            order by invocations.run_started_at, invocations.invocation_id
+            rows between {{ rolling_runs - 1 }} preceding and current row
         ) as rolling_reused_count,
         sum(invocations.reused_count + invocations.built_count) over (
-            job_runs rows between {{ rolling_runs - 1 }} preceding and current row
+            partition by invocations.pipeline_id
+            order by invocations.run_started_at, invocations.invocation_id
+            rows between {{ rolling_runs - 1 }} preceding and current row
         ) as rolling_reuse_base,
         row_number() over job_runs as job_run_number
     from invocations

@@ -68,9 +68,10 @@ estimated as (
             when
                 jobs.reused_count + jobs.built_count > 0
                 and jobs.reused_count * 100 < {{ goal_pct }} * (jobs.reused_count + jobs.built_count)
-                then {{ dbt_pipeline_costs.money(
-                    'jobs.total_cost * 30 * (' ~ goal_pct ~ ' * (jobs.reused_count + jobs.built_count) - 100 * jobs.reused_count)'
-                    ~ ' / (' ~ (window_days * 100) ~ ' * jobs.built_count)') }}
+                then {{ dbt_pipeline_costs.money(dbt_pipeline_costs.scale_money(
+                    'jobs.total_cost',
+                    '30 * (' ~ goal_pct ~ ' * (jobs.reused_count + jobs.built_count) - 100 * jobs.reused_count)',
+                    (window_days * 100) ~ ' * jobs.built_count')) }}
             else {{ dbt_pipeline_costs.money('0') }}
         end as estimated_monthly_savings
     from jobs
