@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from pipeline_costs import comment as qc
 from pipeline_costs import pipelines, pricing, project, schema
 from pipeline_costs.cli import build_parser, main
+from pipeline_costs.databricks_rows import merge_spans
 
 END_DATE = "2026-11-21"
 DAYS = 6
@@ -152,12 +153,15 @@ EXPECTED_TYPES = {
 }
 
 
+def assert_official_columns(con: duckdb.DuckDBPyConnection, table: str, expected: dict[str, str]) -> None:
+    """The table has the expected columns, in that order, of those types (quoting aside)."""
+    described = [(r[0], r[1].replace('"', "")) for r in con.execute(f"describe {table}").fetchall()]
+    assert described == [(column, typ.replace('"', "")) for column, typ in expected.items()], table
+
+
 def test_jobs_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyConnection) -> None:
     for table in JOBS.values():
-        described = {r[0]: r[1] for r in world.execute(f"describe {table}").fetchall()}
-        assert list(described) == list(EXPECTED_TYPES)
-        for column, expected in EXPECTED_TYPES.items():
-            assert described[column].replace('"', "") == expected.replace('"', ""), column
+        assert_official_columns(world, table, EXPECTED_TYPES)
     money = rows(world, "select column_name, data_type from information_schema.columns "
                  "where table_schema = 'ground_truth' and column_name like '%cost'")
     assert money and all(r["data_type"] == "DECIMAL(38,18)" for r in money)
@@ -1270,8 +1274,7 @@ def _share(pool: Decimal, weight: float, total: float) -> Decimal:
 
 def test_databricks_tables_have_the_official_columns_and_types(world: duckdb.DuckDBPyConnection) -> None:
     for table, expected in DATABRICKS_TYPES.items():
-        described = {r[0]: r[1].replace('"', "") for r in world.execute(f"describe {table}").fetchall()}
-        assert described == expected, table
+        assert_official_columns(world, table, expected)
 
 
 def test_databricks_no_databricks_flag(tmp_path: Path) -> None:
@@ -1344,20 +1347,10 @@ def test_databricks_statement_shares_follow_the_allocation_rule(world: duckdb.Du
             if statement_id != anchor:
                 assert lines[key][statement_id] == _share(h["billed_cost"], weight, total)
                 checked += 1
-        busy = sum((hi - lo) // timedelta(milliseconds=1) for lo, hi in _union([(m[2], m[3]) for m in weights]))
+        busy = sum((hi - lo) // timedelta(milliseconds=1) for lo, hi in merge_spans([(m[2], m[3]) for m in weights]))
         assert h["statement_cost_separate"] == _share(h["billed_cost"], busy, 3_600_000)
     assert checked > 100
     assert any(0 < len(m) and math.fsum(w for _, w, _, _ in m) == 0 for m in members.values())  # W = 0: idle
-
-
-def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in sorted(spans):
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
 
 
 def test_databricks_statements_name_their_dbt_run(world: duckdb.DuckDBPyConnection) -> None:

@@ -100,7 +100,8 @@ def test_separate_idle_splits_each_hour_by_its_busy_time(built: Path, tmp_path: 
     copy = tmp_path / "separate.duckdb"
     shutil.copyfile(built, copy)
     variables = {"dbt_pipeline_costs_as_of": T2.isoformat(), "dbt_pipeline_costs_databricks_idle": "separate"}
-    run_dbt(["run", "--select", "int_databricks_cost_lines", "--vars", json.dumps(variables)], copy)
+    # --full-refresh: an incremental run would recompute only the lookback days
+    run_dbt(["run", "--select", "int_databricks_cost_lines", "--full-refresh", "--vars", json.dumps(variables)], copy)
     want, got = _hours(copy), _line_hours(copy)
     assert set(got) == set(want)
     for key, hour in want.items():

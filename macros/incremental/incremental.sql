@@ -7,10 +7,16 @@
     It is read at compile time and rendered as a literal (timestamp_literal) so the warehouse can
     prune partitions: BigQuery does not prune INFORMATION_SCHEMA on a subquery bound.
 #}
-{% macro incremental_lower_bound(column) -%}
+{#- history_start() -> Python datetime (UTC): run_started_at - dbt_pipeline_costs_history_days, where a
+    first build starts reading (and the oldest day the package's views of the system tables show). -#}
+{% macro history_start() -%}
     {%- set history_days = var('dbt_pipeline_costs_history_days') | int -%}
+    {{ return(run_started_at.replace(tzinfo=none) - modules.datetime.timedelta(days=history_days)) }}
+{%- endmacro %}
+
+{% macro incremental_lower_bound(column) -%}
     {%- set lookback_days = var('dbt_pipeline_costs_lookback_days') | int -%}
-    {%- set first_bound = run_started_at.replace(tzinfo=none) - modules.datetime.timedelta(days=history_days) -%}
+    {%- set first_bound = dbt_pipeline_costs.history_start() -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(first_bound) }}
     {%- endif -%}
@@ -59,4 +65,26 @@
     {#- Databricks tables are Delta: merge on the unique key. Explicit, because dispatch would
         otherwise fall back from databricks__ to spark__ (append). -#}
     {{ return('merge') }}
+{%- endmacro %}
+
+{#- replace_rows_strategy() -> a strategy that deletes every row whose (non-unique) key is in the new
+    rows, then inserts them: a model whose incremental run recomputes whole days whose lines have no
+    unique key of their own (int_databricks_cost_lines). -#}
+{% macro replace_rows_strategy() -%}
+    {{ return(adapter.dispatch('replace_rows_strategy', 'dbt_pipeline_costs')()) }}
+{%- endmacro %}
+
+{% macro default__replace_rows_strategy() -%}
+    {#- DuckDB, Postgres, Snowflake, Databricks (dbt-databricks 1.11+: REPLACE ON, or DELETE then INSERT). -#}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__replace_rows_strategy() -%}
+    {#- Open-source Spark (parquet): see spark__incremental_strategy; first builds only. -#}
+    {{ return('append') }}
+{%- endmacro %}
+
+{% macro databricks__replace_rows_strategy() -%}
+    {#- Explicit, because dispatch would otherwise fall back from databricks__ to spark__ (append). -#}
+    {{ return('delete+insert') }}
 {%- endmacro %}

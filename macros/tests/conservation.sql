@@ -18,7 +18,8 @@
 {#
     sums_match: the sum of a column equals the sum of a column of another model, overall or per
     group (exactly). Used to prove that no money is lost or counted twice between marts.
-    where / to_where filter each side; to_group_by gives the other side's expression for each
+    model_where / to_where filter each side (not `where`: dbt takes that as the test's own config,
+    which cannot call the package's macros); to_group_by gives the other side's expression for each
     group_by key when it is named differently there (same order).
 
         tests:
@@ -29,7 +30,7 @@
               to_where: "is_dbt"
               group_by: [currency]
 #}
-{% test sums_match(model, column, to, to_column, where=none, to_where=none, group_by=[], to_group_by=none) %}
+{% test sums_match(model, column, to, to_column, model_where=none, to_where=none, group_by=[], to_group_by=none) %}
     {%- set keys = group_by | join(', ') -%}
     {%- set to_keys = to_group_by if to_group_by is not none else group_by -%}
     {%- if to_keys | length != group_by | length -%}
@@ -41,7 +42,7 @@
     left_side as (
         select {% if keys %}{{ keys }}, {% endif %}sum({{ column }}) as total
         from {{ model }}
-        {% if where %}where {{ where }}{% endif %}
+        {% if model_where %}where {{ model_where }}{% endif %}
         {% if keys %}group by {{ keys }}{% endif %}
     ),
 

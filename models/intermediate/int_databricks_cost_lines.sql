@@ -1,4 +1,12 @@
-{{ config(materialized='table', enabled=var('dbt_pipeline_costs_databricks_enabled')) }}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['cost_date'],
+        incremental_strategy=dbt_pipeline_costs.replace_rows_strategy(),
+        on_schema_change='append_new_columns',
+        enabled=var('dbt_pipeline_costs_databricks_enabled'),
+    )
+}}
 {#-
     Every Databricks cost as lines that add up to the bill (docs/cost-rules.md 10.4-10.6):
     - statement: a statement's share of a SQL warehouse-hour (work share of the hour's pool);
@@ -9,6 +17,10 @@
     - other_compute: every other usage record (DLT, interactive clusters, notebooks, ...).
     The lines of a warehouse-hour, of a job run's day and of a record sum to its billed cost exactly:
     shares are rounded to 12 decimals and the anchor line (largest weight) takes the remainder.
+    Incremental by day: every day from this model's watermark minus the lookback (billing arrives up
+    to a day late) is recomputed whole and replaces that day's lines; statements are read from two
+    days before it, so one running into those days (Databricks stops a statement after 48 hours by
+    default) takes its share of them.
 -#}
 {%- set idle_mode = var('dbt_pipeline_costs_databricks_idle') -%}
 {%- if idle_mode not in ['proportional', 'separate'] -%}
@@ -17,6 +29,7 @@
     ) }}
 {%- endif -%}
 {%- set hour_end = dbt.dateadd('hour', 1, 'warehouses.hour_started_at') -%}
+{%- set first_day = dbt_pipeline_costs.incremental_lower_bound('created_at').replace(hour=0, minute=0, second=0, microsecond=0) -%}
 {%- set zero = dbt_pipeline_costs.money('0') -%}
 {%- set quantity_zero = 'cast(0 as decimal(38, 18))' -%}
 
@@ -24,6 +37,7 @@ with
 
 usage_records as (
     select * from {{ ref('int_databricks_usage_priced') }}
+    where usage_date >= {{ dbt_pipeline_costs.date_literal(first_day) }}
 ),
 
 node_results as (
@@ -59,7 +73,9 @@ warehouse_statements as (
         statements.*,
         {{ dbt_pipeline_costs.hour_start('statements.started_at') }} as start_hour
     from {{ ref('int_databricks_statements') }} as statements
-    where statements.warehouse_id is not null
+    where
+        statements.warehouse_id is not null
+        and statements.started_at >= {{ dbt_pipeline_costs.timestamp_literal(first_day - modules.datetime.timedelta(days=2)) }}
 ),
 
 statement_hours as (

@@ -31,6 +31,7 @@ from pipeline_costs.pipelines import DAY_MS, World
 from pipeline_costs.rows import Job, jobs_to_table
 
 GiB = 1024**3
+ADAPTER_TYPE = "bigquery"  # dbt_invocations.adapter_type
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,9 @@ class BigQueryGenerator:
 
     def _upload(self, inv: Invocation, runner: InvocationRunner) -> None:
         """Run results of an invocation whose upload finished within the period, by as_of."""
-        cfg = self.config
-        end = runner.upload_end_ms
-        if not runner.uploaded or end is None or end > cfg.as_of_ms or end >= cfg.end_ms:
+        if not runner.uploaded_by(self.config.as_of_ms, self.config.end_ms):
             return
-        invocation, nodes = run_results.invocation_rows(inv, runner)
+        invocation, nodes = run_results.invocation_rows(runner, run_results.bigquery_node_row, ADAPTER_TYPE)
         copies = 2 if "duplicate_upload" in inv.plants else 1  # the hook's statements ran twice
         for _ in range(copies):
             self.invocation_rows.append(invocation)

@@ -26,6 +26,7 @@ from pipeline_costs.databricks_rows import (
     StatementRow,
     UsageRecord,
     hour_of,
+    merge_spans,
 )
 from pipeline_costs.databricks_runs import (
     COMMENT,
@@ -74,16 +75,6 @@ class JobRunSpan:
 
 def _quantity(dbu_per_hour: Decimal, ms: int) -> Decimal:
     return (dbu_per_hour * ms / HOUR_MS).quantize(QUANTUM, rounding=ROUND_HALF_UP)
-
-
-def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _per_hour(intervals: Iterable[tuple[int, int]]) -> dict[int, int]:
@@ -376,7 +367,7 @@ class DatabricksGenerator:
             up += [(self._day_ms(day) + first * HOUR_MS, self._day_ms(day) + last * HOUR_MS)
                    for day in range(self.config.days)]
         features = {"sql_tier": warehouse.sql_tier, "is_serverless": warehouse.is_serverless, "is_photon": True}
-        for hour, ms in sorted(_per_hour(_merge(up)).items()):
+        for hour, ms in sorted(_per_hour(merge_spans(up)).items()):
             self._record(warehouse.workspace_id, warehouse.sku_name, hour, _quantity(warehouse.dbu_per_hour, ms),
                          "SQL", metadata={"warehouse_id": warehouse.warehouse_id}, features=features)
 
@@ -466,17 +457,11 @@ class DatabricksGenerator:
         invocations: list[run_results.Row] = []
         nodes: list[run_results.Row] = []
         for runner in self.runners:
-            upload_end = runner.upload_end_ms
-            if not runner.uploaded or upload_end is None or upload_end > as_of or upload_end >= end:
-                continue
-            inv = runner.inv
-            job_run = inv.job_run.job_run_id if inv.job_run is not None and inv.reports_job_run else None
-            results = [run_results.databricks_node_row(inv.invocation_id, r, runner.reported.get(r.node.unique_id),
-                                                       job_run) for r in runner.results]
-            assert runner.run_ended_ms is not None
-            invocations.append(run_results.invocation_row(inv, runner.ctx, runner.run_ended_ms, len(results),
-                                                          ADAPTER_TYPE))
-            nodes.extend(results)
+            if runner.uploaded_by(as_of, end):
+                invocation, results = run_results.invocation_rows(runner, run_results.databricks_node_row,
+                                                                  ADAPTER_TYPE)
+                invocations.append(invocation)
+                nodes.extend(results)
         return DatabricksSnapshot(rows, records, prices, invocations, nodes, self._planted_rows(rows, records))
 
     def _planted_rows(self, rows: list[StatementRow], records: list[UsageRecord]) -> list[dict[str, Any]]:

@@ -5,10 +5,11 @@ snapshot of them a reader sees at `as_of`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -92,6 +93,20 @@ def utc_date(ms: int) -> date:
 
 def hour_of(ms: int) -> int:
     return ms - ms % HOUR_MS
+
+
+Instant = TypeVar("Instant", int, datetime)
+
+
+def merge_spans(spans: Iterable[tuple[Instant, Instant]]) -> list[tuple[Instant, Instant]]:
+    """The union of [start, end) spans: sorted, overlapping or touching spans merged."""
+    merged: list[tuple[Instant, Instant]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 @dataclass(slots=True)

@@ -9,15 +9,21 @@ How a statement names its dbt run depends on the project: the package's query co
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from pipeline_costs import comment as qc
 from pipeline_costs.databricks_catalog import CATALOG, Warehouse
 from pipeline_costs.databricks_rows import Statement
-from pipeline_costs.dbt_runs import REUSED_MESSAGE, NodeResult, new_uuid, randint
-from pipeline_costs.project import BROKEN_MODEL, PROJECT_NAME, Node, seed_row_count
+from pipeline_costs.dbt_runs import (
+    UNDEFINED_MACRO,
+    DbtInvocation,
+    DbtRunner,
+    NodeResult,
+    new_uuid,
+    node_error,
+    randint,
+)
+from pipeline_costs.project import Node, seed_row_count
 
 BYTES_PER_MS = 1_200_000  # one warehouse cluster's scan rate
 CLIENT = "Databricks Dbt"
@@ -37,58 +43,31 @@ class JobRun:
     task_run_id: str
 
 
-@dataclass
-class DatabricksInvocation:
-    env: Mapping[str, str]
-    target: str
-    command: str
-    run_started_us: int
+@dataclass(kw_only=True)
+class DatabricksInvocation(DbtInvocation):
+    """A dbt invocation against a Databricks SQL warehouse."""
+
     warehouse: Warehouse
     executed_by: str
     schema: str
-    nodes: tuple[Node, ...]
-    invocation_id: str
     tagging: frozenset[str]  # COMMENT and/or QUERY_TAGS; empty: neither
-    dbt_project: str = PROJECT_NAME
-    threads: int = 4
-    plants: frozenset[str] = frozenset()
-    fail_rate: float = 0.0
-    reused: frozenset[str] = frozenset()
-    selectors: tuple[str, ...] | None = None
-    is_full_refresh: bool = False
     job_run: JobRun | None = None
     reports_job_run: bool = False  # dbt-databricks >= 1.12.1 reports job_run_id in adapter_response
     optimize_after: bool = False  # a post-hook OPTIMIZEs every table (not the statement dbt reports)
     scan_factor: float = 0.4
-    test_fail_rate: float = 0.03
-
-    @property
-    def run_started_at(self) -> datetime:
-        return datetime.fromtimestamp(self.run_started_us / 1_000_000, tz=UTC)
-
-    def context(self) -> dict[str, str]:
-        return qc.pipeline_context(self.env, project=self.dbt_project, target=self.target, command=self.command,
-                                   invocation_id=self.invocation_id)
 
 
-@dataclass
-class DatabricksRunner:
+class DatabricksRunner(DbtRunner):
+    """Turns a DatabricksInvocation into its statements."""
+
     inv: DatabricksInvocation
-    rng: random.Random
-    statements: list[Statement] = field(default_factory=list)
-    results: list[NodeResult] = field(default_factory=list)
-    reported: dict[str, str] = field(default_factory=dict)  # node id -> adapter_response.query_id
-    run_ended_ms: int | None = None
-    upload_end_ms: int | None = None
-    uploaded: bool = False
 
-    def __post_init__(self) -> None:
-        self.ctx = self.inv.context()
+    def __init__(self, inv: DatabricksInvocation, rng: random.Random) -> None:
+        super().__init__(inv, rng)
+        self.statements: list[Statement] = []
+        self.reported: dict[str, str] = {}  # node id -> adapter_response.query_id
         self._sessions: dict[int, str] = {}
-        self._head = qc.comment_fields({
-            "invocation_id": self.inv.invocation_id, "project": self.inv.dbt_project, "target": self.inv.target,
-            "command": self.inv.command, "run_started_at": self.inv.run_started_at,
-        })
+        self._node_run: list[Statement] = []  # the statements of the node being run
 
     # -- statements ---------------------------------------------------------------------------------
     def _statement(self, t: int, thread: int, sql: str, statement_type: str, node: Node | None, *,
@@ -120,11 +99,6 @@ class DatabricksRunner:
             self._sessions[thread] = new_uuid(self.rng)
         return self._sessions[thread]
 
-    def _comment(self, node: Node | None) -> str:
-        node_fields = ({"node_id": node.unique_id, "resource_type": node.resource_type,
-                        "package": self.inv.dbt_project} if node is not None else {})
-        return qc.dump_comment({**self._head, **node_fields, **self.ctx})
-
     def _tag(self, statement: Statement, node: Node | None) -> None:
         """Query tags (the package's hooks) and the bookkeeping of what the statement names."""
         inv, ctx = self.inv, self.ctx
@@ -143,33 +117,7 @@ class DatabricksRunner:
 
     # -- the invocation -----------------------------------------------------------------------------
     def run(self) -> list[Statement]:
-        inv, rng = self.inv, self.rng
-        t = inv.run_started_us // 1000 + randint(rng, 800, 4000)
-        t = self._metadata(t)
-        free = [t] * inv.threads
-        done_at: dict[str, int] = {}
-        failed: set[str] = set()
-        for node in inv.nodes:
-            k = min(range(len(free)), key=free.__getitem__)
-            ready = free[k]
-            for upstream in node.upstream:
-                ready = max(ready, done_at.get(upstream, ready))
-            start = ready + randint(rng, 20, 400)
-            if node.name in inv.reused:
-                end = start + randint(rng, 1, 8)
-                self.results.append(NodeResult(node, "reused", k, message=REUSED_MESSAGE))
-            elif any(upstream in failed for upstream in node.upstream):
-                end = start + randint(rng, 1, 5)
-                failed.add(node.name)
-                self.results.append(NodeResult(node, "skipped", k))
-            else:
-                result = self._execute(node, start, k)
-                end = result.execute_ms[1] if result.execute_ms else result.compile_ms[1]  # type: ignore[index]
-                if result.status == "error":
-                    failed.add(node.name)
-            done_at[node.name] = end
-            free[k] = end + randint(rng, 10, 200)
-        self._upload(max(free) + randint(rng, 50, 400))
+        self._build()
         return self.statements
 
     def _metadata(self, t: int) -> int:
@@ -180,54 +128,39 @@ class DatabricksRunner:
             t = statement.end_ms + randint(self.rng, 30, 300)
         return t
 
-    def _execute(self, node: Node, start: int, thread: int) -> NodeResult:
-        rng = self.rng
-        compiled = start + randint(rng, 5, 120)
-        result = NodeResult(node, "success", thread, compile_ms=(start, compiled))
-        self.results.append(result)
-        if node.name == BROKEN_MODEL:
-            result.status = "error"
-            result.message = (f"Compilation Error in {node.resource_type} {node.name} ({node.original_file_path})\n"
-                              "  'forecast_horizon' is undefined.")
-            result.execution_time_s = (compiled - start) / 1000
-            return result
-        executing = compiled + randint(rng, 1, 10)
-        statements = self._node_statements(node, executing, thread)
-        done = statements[-1].end_ms + randint(rng, 5, 60)
-        result.execute_ms = (executing, done)
-        result.execution_time_s = (done - start) / 1000
+    def _compile_error(self, node: Node) -> str:
+        return node_error("Compilation", node, UNDEFINED_MACRO)
+
+    def _report(self, node: Node, result: NodeResult) -> None:
+        statements = self._node_run
         failed = [s for s in statements if s.status != "FINISHED"]
         if failed:
             result.status = "error"  # no adapter_response for a failed (or cancelled) node
-            result.message = (f"Database Error in {node.resource_type} {node.name} ({node.original_file_path})\n"
-                              f"  {failed[-1].error_message}")
-            return result
+            result.message = node_error("Database", node, failed[-1].error_message or "")
+            return
         main = statements[0] if self.inv.optimize_after and len(statements) > 1 else statements[-1]
         self.reported[node.unique_id] = main.statement_id
         if node.resource_type == "seed":
             result.adapter_code, result.rows_affected = "INSERT", seed_row_count(node)
         elif node.resource_type == "test":
             result.adapter_code = "OK"
-            failures = randint(rng, 1, 40) if rng.random() < self.inv.test_fail_rate else 0
-            result.status, result.failures = ("fail", failures) if failures else ("pass", 0)
-            result.message = f"Got {failures} results, configured to fail if != 0" if failures else None
+            self._test_outcome(result)
         else:
             result.adapter_code, result.message = "OK", "OK"
-        return result
 
-    def _node_statements(self, node: Node, t: int, thread: int) -> list[Statement]:
+    def _node(self, node: Node, t: int, thread: int) -> int:
         inv, rng = self.inv, self.rng
         scanned = int(node.scanned_bytes * inv.scan_factor * rng.lognormvariate(0.0, 0.2))
         steps = self._steps(node, scanned)
         if inv.optimize_after and node.resource_type == "model":
             steps.append((f"optimize {self._table(node.name)} zorder by (id)", "OPTIMIZE", scanned // 4))
-        statements = []
+        statements = self._node_run = []
         for sql, statement_type, size in steps:
             statement = self._statement(t, thread, sql, statement_type, node, scanned=size)
             statements.append(statement)
             t = statement.end_ms + randint(rng, 5, 50)
         self._fail(node, statements[-1])
-        return statements
+        return statements[-1].end_ms
 
     def _steps(self, node: Node, scanned: int) -> list[tuple[str, str, int]]:
         """(sql, statement type, bytes read) of the statements dbt-databricks runs for a node."""
@@ -274,23 +207,13 @@ class DatabricksRunner:
             rng, 100, 900)
         statement.task_ms, statement.fetch_ms, statement.written_bytes = randint(rng, 0, 200), 0, 0
 
-    def _upload(self, t: int) -> None:
-        """On-run-end: one INSERT per package-owned table (no node: dbt_without_node statements)."""
-        inv, rng = self.inv, self.rng
-        self.run_ended_ms = t
-        failed = "upload_failed" in inv.plants
-        counts = {"dbt_node_results": len(self.results), "dbt_invocations": 1}
-        t += randint(rng, 5, 40)
-        for table, count in counts.items():
-            if not count:
-                continue
-            sql = (f"insert into `{CATALOG}`.`{inv.schema}_pipeline_costs`.`{table}`\n"
-                   f"  values (...)  -- {count} row(s) of invocation {inv.invocation_id}")
-            statement = self._statement(t, 0, sql, "INSERT", None)
-            if failed:
-                statement.status = "FAILED"
-                statement.error_message = (f"[INSUFFICIENT_PERMISSIONS] User does not have MODIFY on Table "
-                                           f"'{CATALOG}.{inv.schema}_pipeline_costs.{table}'. SQLSTATE: 42501")
-            t = statement.end_ms + randint(rng, 20, 200)
-            self.upload_end_ms = statement.end_ms
-        self.uploaded = not failed
+    def _upload_statement(self, table: str, count: int, t: int, failed: bool) -> int:
+        inv = self.inv
+        sql = (f"insert into `{CATALOG}`.`{inv.schema}_pipeline_costs`.`{table}`\n"
+               f"  values (...)  -- {count} row(s) of invocation {inv.invocation_id}")
+        statement = self._statement(t, 0, sql, "INSERT", None)
+        if failed:
+            statement.status = "FAILED"
+            statement.error_message = (f"[INSUFFICIENT_PERMISSIONS] User does not have MODIFY on Table "
+                                       f"'{CATALOG}.{inv.schema}_pipeline_costs.{table}'. SQLSTATE: 42501")
+        return statement.end_ms

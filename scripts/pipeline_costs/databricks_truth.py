@@ -27,6 +27,7 @@ from pipeline_costs.databricks_rows import (
     StatementRow,
     UsageRecord,
     hour_of,
+    merge_spans,
     utc_date,
 )
 
@@ -239,24 +240,12 @@ def _overlaps(s: Statement, end_ms: int) -> list[tuple[int, float, int, int]]:
     return out
 
 
-def _busy_ms(spans: Iterable[tuple[int, int]]) -> int:
-    busy, reach = 0, None
-    for start, end in sorted(spans):
-        if reach is None or start > reach:
-            busy += end - start
-            reach = end
-        elif end > reach:
-            busy += end - reach
-            reach = end
-    return busy
-
-
 def _hour_lines(hour: Hour, costs: dict[str, StatementCost], usage_date: date) -> tuple[list[Line], dict[str, Any]]:
     """A line per statement overlapping the billed hour (0 when W = 0) and its idle line (0 when the
     statements take the whole hour)."""
     weights: list[tuple[Hashable, float]] = [(statement_id, weight) for statement_id, weight, _, _ in hour.members]
     total = math.fsum(w for _, w in weights)
-    busy = _busy_ms((start, end) for _, _, start, end in hour.members)
+    busy = sum(end - start for start, end in merge_spans((start, end) for _, _, start, end in hour.members))
     shares = allocate(hour.units, weights) if total > 0 else dict.fromkeys((k for k, _ in weights), 0)
     lines = []
     for statement_id, units in shares.items():

@@ -52,32 +52,23 @@ class Reservation:
     edition: str | None
 
 
-@dataclass
-class Invocation:
-    """A dbt invocation the simulation decided to run, and the environment it ran in."""
+@dataclass(kw_only=True)
+class DbtInvocation:
+    """A dbt invocation the simulation decided to run, on any adapter, and the environment it ran in."""
 
     env: Mapping[str, str]
     target: str
     command: str
     run_started_us: int  # epoch microseconds (dbt's run_started_at)
-    gcp_project: str
-    location: str
-    user_email: str
-    dataset: str
     nodes: tuple[Node, ...]
     invocation_id: str
     dbt_project: str = PROJECT_NAME
-    reservation: Reservation | None = None
     threads: int = 4
     plants: frozenset[str] = frozenset()
-    scan_multipliers: Mapping[str, float] = field(default_factory=dict)
-    custom_comment: str | None = None  # a user's own (non-package, non-JSON) query comment
     fail_rate: float = 0.0
-    metadata_queries: int = 2
-    reused: frozenset[str] = frozenset()  # state-aware orchestration: nodes reused, no jobs
+    reused: frozenset[str] = frozenset()  # state-aware orchestration: nodes reused, no statements
     selectors: tuple[str, ...] | None = None  # --select of the invocation
     is_full_refresh: bool = False
-    jobs_in_logs: bool = True  # False: its project's JOBS are not read (only its run results exist)
     test_fail_rate: float = 0.03
 
     @property
@@ -90,13 +81,23 @@ class Invocation:
         return datetime.fromtimestamp(self.run_started_us / 1_000_000, tz=UTC)
 
     def context(self) -> dict[str, str]:
-        return qc.pipeline_context(
-            self.env,
-            project=self.dbt_project,
-            target=self.target,
-            command=self.command,
-            invocation_id=self.invocation_id,
-        )
+        return qc.pipeline_context(self.env, project=self.dbt_project, target=self.target, command=self.command,
+                                   invocation_id=self.invocation_id)
+
+
+@dataclass(kw_only=True)
+class Invocation(DbtInvocation):
+    """A dbt invocation against BigQuery."""
+
+    gcp_project: str
+    location: str
+    user_email: str
+    dataset: str
+    reservation: Reservation | None = None
+    scan_multipliers: Mapping[str, float] = field(default_factory=dict)
+    custom_comment: str | None = None  # a user's own (non-package, non-JSON) query comment
+    metadata_queries: int = 2
+    jobs_in_logs: bool = True  # False: its project's JOBS are not read (only its run results exist)
 
 
 @dataclass
@@ -145,15 +146,16 @@ def query_usage(rng: random.Random, scanned: int, *, ddl: bool = False) -> Usage
     return Usage(duration, scanned, billed_bytes(scanned), slot_ms)
 
 
-class InvocationRunner:
-    """Turns an Invocation into its jobs (and the planted cases it contains)."""
+class DbtRunner:
+    """What dbt does the same on every adapter: the order it runs the nodes in (threads, upstream
+    nodes, reused and skipped ones), compiling, a test's outcome, the package's query comment and the
+    on-run-end upload. The adapter's runner issues the statements (the hooks below)."""
 
-    def __init__(self, inv: Invocation, rng: random.Random, arrival: ArrivalModel) -> None:
+    inv: DbtInvocation
+
+    def __init__(self, inv: DbtInvocation, rng: random.Random) -> None:
         self.inv = inv
         self.rng = rng
-        self.arrival = arrival
-        self.jobs: list[Job] = []
-        self.planted: list[Planted] = []
         self.ctx = inv.context()
         # The macro's dict in its key order, pre-split: invocation part, node part, pipeline part.
         self._head = qc.comment_fields({
@@ -163,28 +165,143 @@ class InvocationRunner:
             "command": inv.command,
             "run_started_at": inv.run_started_at,
         })
-        self._head_labels = qc.labels_from_fields(self._head, inv.invocation_id)[:-1]
-        self._tail_labels = qc.labels_from_fields(self.ctx, inv.invocation_id)
-        self._marks: dict[str | None, tuple[str, list[qc.Label]]] = {}
-        self.stopped = False
-        self.cancelled = False
         self.results: list[NodeResult] = []
-        self._main: Job | None = None  # the statement of the node being run whose response dbt keeps
+        self.stopped = False  # a statement was cancelled by the user (Ctrl-C): dbt stops
+        self.cancelled = False
         self.run_ended_ms: int | None = None  # when on-run-end started (the upload's run_ended_at)
         self.upload_end_ms: int | None = None  # when the upload's last statement ended
         self.uploaded = False
+
+    # -- the adapter's part -----------------------------------------------------------------------
+    def _metadata(self, t: int) -> int:
+        """The statements dbt runs before the first node (from t); returns when the last ended."""
+        raise NotImplementedError
+
+    def _node(self, node: Node, t: int, thread: int) -> int:
+        """Runs one node's statements from t; returns when its last statement ended."""
+        raise NotImplementedError
+
+    def _report(self, node: Node, result: NodeResult) -> None:
+        """The node's status, message and adapter_response, from the statements _node ran."""
+        raise NotImplementedError
+
+    def _compile_error(self, node: Node) -> str:
+        raise NotImplementedError
+
+    def _upload_statement(self, table: str, count: int, t: int, failed: bool) -> int:
+        """The upload's INSERT of count rows into a package-owned table; returns when it ended."""
+        raise NotImplementedError
+
+    # -- the comment ------------------------------------------------------------------------------
+    def _comment(self, node: Node | None) -> str:
+        """The package's query comment of this invocation's statements for a node (None: no node)."""
+        node_fields = ({"node_id": node.unique_id, "resource_type": node.resource_type,
+                        "package": self.inv.dbt_project} if node is not None else {})
+        return qc.dump_comment({**self._head, **node_fields, **self.ctx})
+
+    # -- the invocation ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        inv, rng = self.inv, self.rng
+        t = inv.run_started_us // 1000 + randint(rng, 800, 4000)
+        t = self._metadata(t)
+        free = [t] * inv.threads
+        done_at: dict[str, int] = {}
+        failed: set[str] = set()  # nodes of this run that errored or were skipped
+        for node in inv.nodes:
+            k = min(range(len(free)), key=free.__getitem__)
+            ready = free[k]
+            for upstream in node.upstream:  # dbt starts a node once its upstream nodes are done
+                ready = max(ready, done_at.get(upstream, ready))
+            start = ready + randint(rng, 20, 400)
+            if node.name in inv.reused:
+                end = start + randint(rng, 1, 8)
+                self.results.append(NodeResult(node, "reused", k, message=REUSED_MESSAGE))
+            elif any(upstream in failed for upstream in node.upstream):
+                end = start + randint(rng, 1, 5)
+                failed.add(node.name)
+                self.results.append(NodeResult(node, "skipped", k))
+            else:
+                result = self._execute(node, start, k)
+                end = result.execute_ms[1] if result.execute_ms else result.compile_ms[1]  # type: ignore[index]
+                if result.status == "error":
+                    failed.add(node.name)
+            done_at[node.name] = end
+            free[k] = end + randint(rng, 10, 200)
+            if self.stopped:
+                self.cancelled = True  # the user pressed Ctrl-C: no on-run-end hooks, no upload
+                return
+        if inv.runs_hooks:
+            self._upload(max(free) + randint(rng, 50, 400))
+
+    def _execute(self, node: Node, start: int, thread: int) -> NodeResult:
+        """Compiles then executes one node; its result (and its statements) are recorded."""
+        rng = self.rng
+        compiled = start + randint(rng, 5, 120)
+        result = NodeResult(node, "success", thread, compile_ms=(start, compiled))
+        self.results.append(result)
+        if node.name == BROKEN_MODEL:
+            result.status = "error"
+            result.message = self._compile_error(node)
+            result.execution_time_s = (compiled - start) / 1000
+            return result
+        executing = compiled + randint(rng, 1, 10)
+        done = self._node(node, executing, thread) + randint(rng, 5, 60)
+        result.execute_ms = (executing, done)
+        result.execution_time_s = (done - start) / 1000
+        self._report(node, result)
+        return result
+
+    def _test_outcome(self, result: NodeResult) -> None:
+        """A test passes, or fails with some rows (the invocation's test_fail_rate)."""
+        rng = self.rng
+        if rng.random() < self.inv.test_fail_rate:
+            result.status, result.failures = "fail", randint(rng, 1, 40)
+            result.message = f"Got {result.failures} results, configured to fail if != 0"
+        else:
+            result.status, result.failures = "pass", 0
+
+    def _upload(self, t: int) -> None:
+        """The on-run-end hook: one INSERT per package-owned table (no node: dbt_without_node statements)."""
+        rng = self.rng
+        self.run_ended_ms = t
+        failed = "upload_failed" in self.inv.plants
+        rows = {"dbt_node_results": len(self.results), "dbt_invocations": 1}  # the hook's order
+        t += randint(rng, 5, 40)
+        for table, count in rows.items():
+            if not count:
+                continue
+            end = self._upload_statement(table, count, t, failed)
+            t = end + randint(rng, 20, 200)
+            self.upload_end_ms = end
+        self.uploaded = not failed
+
+    def uploaded_by(self, as_of_ms: int, end_ms: int) -> bool:
+        """Whether the upload succeeded, and ended within the period and by as_of (its rows are there)."""
+        end = self.upload_end_ms
+        return self.uploaded and end is not None and end <= as_of_ms and end < end_ms
+
+
+class InvocationRunner(DbtRunner):
+    """Turns an Invocation into its jobs (and the planted cases it contains)."""
+
+    inv: Invocation
+
+    def __init__(self, inv: Invocation, rng: random.Random, arrival: ArrivalModel) -> None:
+        super().__init__(inv, rng)
+        self.arrival = arrival
+        self.jobs: list[Job] = []
+        self.planted: list[Planted] = []
+        self._head_labels = qc.labels_from_fields(self._head, inv.invocation_id)[:-1]
+        self._tail_labels = qc.labels_from_fields(self.ctx, inv.invocation_id)
+        self._marks: dict[str | None, tuple[str, list[qc.Label]]] = {}
+        self._main: Job | None = None  # the statement of the node being run whose response dbt keeps
 
     def _mark(self, node: Node | None) -> tuple[str, list[qc.Label]]:
         """(comment, labels) of this invocation's queries for a node (None: no node), cached."""
         key = node.unique_id if node is not None else None
         cached = self._marks.get(key)
         if cached is None:
-            node_fields = (
-                {"node_id": node.unique_id, "resource_type": node.resource_type, "package": self.inv.dbt_project}
-                if node is not None
-                else {}
-            )
-            comment = qc.dump_comment({**self._head, **node_fields, **self.ctx})
+            comment = self._comment(node)
             labels = self._head_labels + _node_labels(node, self.inv.dbt_project) + self._tail_labels
             cached = self._marks[key] = (comment, labels)
         return cached
@@ -258,74 +375,25 @@ class InvocationRunner:
 
     # -- the invocation ---------------------------------------------------------------------------
     def run(self) -> list[Job]:
-        inv, rng = self.inv, self.rng
-        t = inv.run_started_us // 1000 + randint(rng, 800, 4000)
-        t = self._metadata(t)
-        free = [t] * inv.threads
-        done_at: dict[str, int] = {}
-        failed: set[str] = set()  # nodes of this run that errored or were skipped
-        for node in inv.nodes:
-            k = min(range(len(free)), key=free.__getitem__)
-            ready = free[k]
-            for upstream in node.upstream:  # dbt starts a node once its upstream nodes are done
-                ready = max(ready, done_at.get(upstream, ready))
-            start = ready + randint(rng, 20, 400)
-            if node.name in inv.reused:
-                end = start + randint(rng, 1, 8)
-                self.results.append(NodeResult(node, "reused", k, message=REUSED_MESSAGE))
-            elif any(upstream in failed for upstream in node.upstream):
-                end = start + randint(rng, 1, 5)
-                failed.add(node.name)
-                self.results.append(NodeResult(node, "skipped", k))
-            else:
-                result = self._execute(node, start, k)
-                end = result.execute_ms[1] if result.execute_ms else result.compile_ms[1]  # type: ignore[index]
-                if result.status == "error":
-                    failed.add(node.name)
-            done_at[node.name] = end
-            free[k] = end + randint(rng, 10, 200)
-            if self.stopped:
-                self.cancelled = True  # the user pressed Ctrl-C: no on-run-end hooks, no upload
-                return self.jobs
-        if inv.runs_hooks:
-            self._upload(max(free) + randint(rng, 50, 400))
+        self._build()
         return self.jobs
 
-    def _execute(self, node: Node, start: int, thread: int) -> NodeResult:
-        """Compiles then executes one node; its result (and its jobs) are recorded."""
+    def _report(self, node: Node, result: NodeResult) -> None:
         rng = self.rng
-        compiled = start + randint(rng, 5, 120)
-        result = NodeResult(node, "success", thread, compile_ms=(start, compiled))
-        self.results.append(result)
-        if node.name == BROKEN_MODEL:
-            result.status = "error"
-            result.message = _compile_error(node, long="long_message" in self.inv.plants)
-            result.execution_time_s = (compiled - start) / 1000
-            return result
-        executing = compiled + randint(rng, 1, 10)
-        self._main = None
-        end = self._node(node, executing)
-        done = end + randint(rng, 5, 60)
-        result.execute_ms = (executing, done)
-        result.execution_time_s = (done - start) / 1000
         main = self._main
         result.main_job = main
         if main is not None and main.error_reason is not None and main.error_reason != "stopped":
             result.status = "error"  # dbt reports no adapter_response for a failed node
             result.message = _database_error(node, main.error_message or "")
             result.main_job = None
-            return result
+            return
         if node.resource_type == "seed":
             rows = seed_row_count(node)
             result.report_job_id, result.adapter_code, result.rows_affected = False, "INSERT", rows
             result.message = f"INSERT {rows}"
         elif node.resource_type == "test":
             result.adapter_code, result.rows_affected = "SELECT", 1
-            if rng.random() < self.inv.test_fail_rate:
-                result.status, result.failures = "fail", randint(rng, 1, 40)
-                result.message = f"Got {result.failures} results, configured to fail if != 0"
-            else:
-                result.status, result.failures = "pass", 0
+            self._test_outcome(result)
         elif node.resource_type == "source":
             result.adapter_code, result.rows_affected = "SELECT", 1
             result.status = rng.choices(("pass", "warn", "error"), weights=(85, 10, 5))[0]
@@ -333,32 +401,24 @@ class InvocationRunner:
             code, rows = _adapter_code_rows(main, rng)
             result.adapter_code, result.rows_affected = code, rows
             result.message = _adapter_message(code, rows, main.bytes_processed)
-        return result
 
-    def _upload(self, t: int) -> None:
-        """The on-run-end hook: one INSERT per package-owned table (no node: dbt_without_node jobs)."""
+    def _compile_error(self, node: Node) -> str:
+        return _compile_error(node, long="long_message" in self.inv.plants)
+
+    def _upload_statement(self, table: str, count: int, t: int, failed: bool) -> int:
         inv, rng = self.inv, self.rng
-        self.run_ended_ms = t
-        failed = "upload_failed" in inv.plants
-        rows = {"dbt_node_results": len(self.results), "dbt_invocations": 1}  # the hook's order
-        t += randint(rng, 5, 40)
-        for table, count in rows.items():
-            if not count:
-                continue
-            sql = (f"insert into `{inv.gcp_project}`.`{inv.dataset}_pipeline_costs`.`{table}`\n"
-                   f"  select * from unnest(@rows)  -- {count} row(s) of invocation {inv.invocation_id}")
-            job = self._job(t, Usage(randint(rng, 300, 1500), 0, 0, randint(rng, 20, 400)), sql,
-                            statement_type="INSERT", dml=(count, 0, 0))
-            if failed:
-                job.error_reason, job.dml = "accessDenied", None
-                job.error_message = (f"Access Denied: Table {inv.gcp_project}:{inv.dataset}_pipeline_costs.{table}: "
-                                     "Permission bigquery.tables.updateData denied on table (or it may not exist).")
-                self.planted.append(Planted("upload_failed", job.project_id, job.location, job.job_id,
-                                            inv.invocation_id))
-            self.jobs.append(self._marked(job, None))
-            t = job.end_ms + randint(rng, 20, 200)
-            self.upload_end_ms = job.end_ms
-        self.uploaded = not failed
+        sql = (f"insert into `{inv.gcp_project}`.`{inv.dataset}_pipeline_costs`.`{table}`\n"
+               f"  select * from unnest(@rows)  -- {count} row(s) of invocation {inv.invocation_id}")
+        job = self._job(t, Usage(randint(rng, 300, 1500), 0, 0, randint(rng, 20, 400)), sql,
+                        statement_type="INSERT", dml=(count, 0, 0))
+        if failed:
+            job.error_reason, job.dml = "accessDenied", None
+            job.error_message = (f"Access Denied: Table {inv.gcp_project}:{inv.dataset}_pipeline_costs.{table}: "
+                                 "Permission bigquery.tables.updateData denied on table (or it may not exist).")
+            self.planted.append(Planted("upload_failed", job.project_id, job.location, job.job_id,
+                                        inv.invocation_id))
+        self.jobs.append(self._marked(job, None))
+        return job.end_ms
 
     def _metadata(self, t: int) -> int:
         inv = self.inv
@@ -391,8 +451,8 @@ class InvocationRunner:
         factor = self.rng.lognormvariate(0.0, 0.1) * self.inv.scan_multipliers.get(node.name, 1.0)
         return int(node.scanned_bytes * factor)
 
-    def _node(self, node: Node, t: int) -> int:
-        """Runs one node starting at t; returns when its last job ended."""
+    def _node(self, node: Node, t: int, thread: int) -> int:
+        self._main = None
         if node.resource_type == "seed":
             return self._seed(node, t)
         if node.resource_type == "source":
@@ -644,6 +704,7 @@ class ArrivalModel:
 
 
 REUSED_MESSAGE = "Reused: no new data upstream since the last build"
+UNDEFINED_MACRO = "'forecast_horizon' is undefined."  # BROKEN_MODEL's compilation error
 CORRUPT_PLANTS = frozenset({"corrupt_comment", "corrupt_comment_uploaded"})
 # A runtime error whose text has everything an upload must escape: quotes, backslash, unicode, `*/`.
 NASTY_ERROR = (
@@ -696,15 +757,19 @@ def _adapter_message(code: str, rows: int | None, processed: int | None) -> str:
     return code
 
 
+def node_error(kind: str, node: Node, detail: str) -> str:
+    """dbt's message of a node that failed: `Compilation` or `Database` error, then the detail."""
+    return f"{kind} Error in {node.resource_type} {node.name} ({node.original_file_path})\n  {detail}"
+
+
 def _database_error(node: Node, error: str) -> str:
-    return (f"Database Error in {node.resource_type} {node.name} ({node.original_file_path})\n  {error}\n"
-            f"  compiled code at target/run/{node.package}/{node.original_file_path}")
+    return (node_error("Database", node, error)
+            + f"\n  compiled code at target/run/{node.package}/{node.original_file_path}")
 
 
 def _compile_error(node: Node, *, long: bool = False) -> str:
-    message = (f"Compilation Error in {node.resource_type} {node.name} ({node.original_file_path})\n"
-               "  'forecast_horizon' is undefined. This can happen when calling a macro that does not exist. "
-               'Check for typos and/or install package dependencies with "dbt deps".')
+    message = node_error("Compilation", node, UNDEFINED_MACRO + " This can happen when calling a macro that does "
+                         'not exist. Check for typos and/or install package dependencies with "dbt deps".')
     if long:  # a deep macro stack: longer than the upload keeps
         message += "".join(f"\n  > in macro forecast_step_{i} (macros/forecast/step_{i}.sql)" for i in range(120))
         message += f"\n  > called by {node.resource_type} {node.name} ({node.original_file_path})"

@@ -104,50 +104,40 @@ class DuckDBWriter:
             self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "region-{region}"')
             self.con.execute(f"CREATE OR REPLACE TABLE {jobs_table(region)} ({schema.JOBS_DDL})")
 
+    def _insert(self, name: str, table: pa.Table) -> None:
+        """Appends an Arrow table to the DuckDB table `name` (columns in the same order)."""
+        self.con.register("__arrow_rows", table)
+        try:
+            self.con.execute(f"INSERT INTO {name} SELECT * FROM __arrow_rows")
+        finally:
+            self.con.unregister("__arrow_rows")
+
     def append_jobs(self, region: str, batch: pa.Table) -> None:
         if batch.num_rows == 0:
             return
-        jobs = batch.select(schema.JOBS_SCHEMA.names)
-        self.con.register("__jobs_batch", jobs)
-        try:
-            self.con.execute(f"INSERT INTO {jobs_table(region)} SELECT * FROM __jobs_batch")
-        finally:
-            self.con.unregister("__jobs_batch")
+        self._insert(jobs_table(region), batch.select(schema.JOBS_SCHEMA.names))
         self.rows[region] += batch.num_rows
 
     def write_truth(self, tables: dict[str, pa.Table]) -> None:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_SCHEMA}")
         for name, table in tables.items():
             self.con.execute(f"CREATE OR REPLACE TABLE {TRUTH_SCHEMA}.{name} ({TRUTH_DDL[name]})")
-            self.con.register("__truth", table)
-            try:
-                self.con.execute(f"INSERT INTO {TRUTH_SCHEMA}.{name} SELECT * FROM __truth")
-            finally:
-                self.con.unregister("__truth")
+            self._insert(f"{TRUTH_SCHEMA}.{name}", table)
 
     def write_run_results(self, tables: dict[str, pa.Table], schema_name: str = RUN_RESULTS_SCHEMA) -> None:
         """The package-owned upload tables, as the on-run-end hooks left them (created or replaced)."""
         self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema_name}"')
         for name, table in tables.items():
             self.con.execute(f'CREATE OR REPLACE TABLE "{schema_name}".{name} ({schema.run_results_ddl(name)})')
-            if table.num_rows == 0:
-                continue
-            self.con.register("__results", table)
-            try:
-                self.con.execute(f'INSERT INTO "{schema_name}".{name} SELECT * FROM __results')
-            finally:
-                self.con.unregister("__results")
+            if table.num_rows:
+                self._insert(f'"{schema_name}".{name}', table)
 
     def write_databricks(self, tables: dict[str, pa.Table]) -> None:
         """system_billing.usage, system_billing.list_prices, system_query.history (created or replaced)."""
         for name, table in tables.items():
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {name.split('.')[0]}")
             self.con.execute(f"CREATE OR REPLACE TABLE {name} ({databricks_rows.ddl(table.schema)})")
-            self.con.register("__databricks", table)
-            try:
-                self.con.execute(f"INSERT INTO {name} SELECT * FROM __databricks")
-            finally:
-                self.con.unregister("__databricks")
+            self._insert(name, table)
 
     def drop_databricks(self) -> None:
         """Without Databricks, old system tables would describe another world: remove them."""

@@ -8,22 +8,23 @@ Per node Python: results are far fewer than jobs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from pipeline_costs import comment as qc
 from pipeline_costs import schema
-from pipeline_costs.dbt_runs import Invocation, InvocationRunner, NodeResult
+from pipeline_costs.databricks_runs import DatabricksRunner
+from pipeline_costs.dbt_runs import DbtRunner, InvocationRunner, NodeResult
 from pipeline_costs.project import Node
 
-ADAPTER_TYPE = "bigquery"
 DBT_VERSION = "1.11.16"
 PACKAGE_VERSION = "0.3.0"  # the package's dbt_project.yml version
 MESSAGE_MAX_CHARS = 4096  # dbt_pipeline_costs_upload_message_max_chars
 
 Row = dict[str, Any]
+Runner = TypeVar("Runner", bound=DbtRunner)
 
 _NODE_CONFIG: dict[str, Row] = {}
 
@@ -89,11 +90,12 @@ def _result_fields(invocation_id: str, result: NodeResult) -> Row:
     }
 
 
-def node_row(invocation_id: str, result: NodeResult) -> Row:
+def bigquery_node_row(runner: InvocationRunner, result: NodeResult) -> Row:
+    """dbt-bigquery's adapter_response: the job of the node's main statement (none for a seed's load)."""
     job = result.main_job
     reported = job is not None and result.report_job_id
     return {
-        **_result_fields(invocation_id, result),
+        **_result_fields(runner.inv.invocation_id, result),
         "bytes_processed": job.bytes_processed if reported else None,  # type: ignore[union-attr]
         "bytes_billed": job.bytes_billed if reported else None,  # type: ignore[union-attr]
         "slot_ms": job.slot_ms if reported else None,  # type: ignore[union-attr]
@@ -105,35 +107,28 @@ def node_row(invocation_id: str, result: NodeResult) -> Row:
     }
 
 
-def databricks_node_row(invocation_id: str, result: NodeResult, query_id: str | None,
-                        job_run_id: str | None) -> Row:
+def databricks_node_row(runner: DatabricksRunner, result: NodeResult) -> Row:
     """dbt-databricks' adapter_response: the statement id of the node's main statement, and the job
     run when it runs inside a Databricks Jobs dbt task (>= 1.12.1); no bytes, no project."""
+    inv = runner.inv
     return {
-        **_result_fields(invocation_id, result),
+        **_result_fields(inv.invocation_id, result),
         **dict.fromkeys(("bytes_processed", "bytes_billed", "slot_ms", "adapter_job_id", "adapter_project_id",
                          "adapter_location")),
-        "adapter_query_id": query_id,
-        "adapter_job_run_id": job_run_id,
+        "adapter_query_id": runner.reported.get(result.node.unique_id),
+        "adapter_job_run_id": inv.job_run.job_run_id if inv.job_run is not None and inv.reports_job_run else None,
     }
 
 
-class InvocationLike(Protocol):
-    invocation_id: str
-    dbt_project: str
-    command: str
-    target: str
-    run_started_us: int
-    is_full_refresh: bool
-    selectors: tuple[str, ...] | None
-    env: Mapping[str, str]
-
-
-def invocation_row(inv: InvocationLike, ctx: Mapping[str, str], run_ended_ms: int, node_result_count: int,
-                   adapter_type: str) -> Row:
-    """The dbt_invocations row of an invocation whose upload succeeded."""
-    ended_us = run_ended_ms * 1000
-    return {
+def invocation_rows(runner: Runner, node_row: Callable[[Runner, NodeResult], Row],
+                    adapter_type: str) -> tuple[Row, list[Row]]:
+    """(dbt_invocations row, dbt_node_results rows) of an invocation whose upload succeeded; node_row
+    gives a result's row with the adapter's adapter_response."""
+    inv, ctx = runner.inv, runner.ctx
+    assert runner.run_ended_ms is not None
+    nodes = [node_row(runner, result) for result in runner.results]
+    ended_us = runner.run_ended_ms * 1000
+    invocation = {
         "invocation_id": inv.invocation_id,
         "project_name": inv.dbt_project,
         "command": inv.command,
@@ -152,15 +147,9 @@ def invocation_row(inv: InvocationLike, ctx: Mapping[str, str], run_ended_ms: in
         "pipeline_task_id": ctx.get("pipeline_task_id"),
         "run_reason": ctx.get("run_reason"),
         "job_type": qc.job_type(inv.env),
-        "node_result_count": node_result_count,
+        "node_result_count": len(nodes),
     }
-
-
-def invocation_rows(inv: Invocation, runner: InvocationRunner) -> tuple[Row, list[Row]]:
-    """(dbt_invocations row, dbt_node_results rows) of a BigQuery invocation whose upload succeeded."""
-    assert runner.run_ended_ms is not None
-    nodes = [node_row(inv.invocation_id, result) for result in runner.results]
-    return invocation_row(inv, runner.ctx, runner.run_ended_ms, len(nodes), ADAPTER_TYPE), nodes
+    return invocation, nodes
 
 
 def to_table(table: str, rows: Sequence[Row]) -> pa.Table:
