@@ -29,7 +29,9 @@
     ) }}
 {%- endif -%}
 {%- set hour_end = dbt.dateadd('hour', 1, 'warehouses.hour_started_at') -%}
-{%- set first_day = dbt_pipeline_costs.incremental_lower_bound('created_at').replace(hour=0, minute=0, second=0, microsecond=0) -%}
+{%- set lower_bound = dbt_pipeline_costs.incremental_lower_bound('created_at') -%}
+{%- set first_day = lower_bound.replace(hour=0, minute=0, second=0, microsecond=0) -%}
+{%- set first_statement_start = first_day - modules.datetime.timedelta(days=2) -%}
 {%- set zero = dbt_pipeline_costs.money('0') -%}
 {%- set quantity_zero = 'cast(0 as decimal(38, 18))' -%}
 
@@ -75,7 +77,7 @@ warehouse_statements as (
     from {{ ref('int_databricks_statements') }} as statements
     where
         statements.warehouse_id is not null
-        and statements.started_at >= {{ dbt_pipeline_costs.timestamp_literal(first_day - modules.datetime.timedelta(days=2)) }}
+        and statements.started_at >= {{ dbt_pipeline_costs.timestamp_literal(first_statement_start) }}
 ),
 
 statement_hours as (
