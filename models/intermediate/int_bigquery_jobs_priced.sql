@@ -7,13 +7,7 @@
 
 {%- set context_columns = dbt_pipeline_costs.query_comment_columns().values() | list -%}
 {#- Where each context column comes from when a node result's adapter_response names the job. -#}
-{%- set result_columns = {
-    'invocation_id': 'invocation_id', 'node_id': 'node_id', 'resource_type': 'resource_type',
-    'node_package': 'package_name', 'dbt_project': 'project_name', 'dbt_target': 'target_name',
-    'dbt_command': 'command', 'run_started_at': 'invocation_started_at', 'orchestrator': 'orchestrator',
-    'pipeline_id': 'pipeline_id', 'pipeline_run_id': 'pipeline_run_id', 'pipeline_task_id': 'pipeline_task_id',
-    'run_reason': 'run_reason',
-} -%}
+{%- set result_columns = dbt_pipeline_costs.result_context_columns() -%}
 {#- Second attribution path (rule 8): a job without a node from its comment takes the context of
     the node result whose adapter_response reported its job id (script children: their parent's). -#}
 {%- set reported_by_result = "{jobs}.job_id = {results}.adapter_job_id"
@@ -23,18 +17,8 @@
 with
 
 result_jobs as (
-    {#- One node result per reported job id (the latest, should an id ever repeat). -#}
-    select * from (
-        select
-            results.*,
-            row_number() over (
-                partition by results.adapter_job_id
-                order by results.execute_completed_at desc, results.invocation_id asc, results.node_id asc
-            ) as job_rank
-        from {{ ref('int_dbt_node_results') }} as results
-        where results.adapter_job_id is not null
-    ) as ranked
-    where job_rank = 1
+    {#- One node result per reported job id. #}
+    {{ dbt_pipeline_costs.latest_reported_results('adapter_job_id') }}
 ),
 
 script_parents as (

@@ -361,27 +361,62 @@ run_nodes as (
     where node_results.execution_time_s > 0
 ),
 
+run_links as (
+    select
+        run_invocations.workspace_id,
+        run_invocations.job_run_id,
+        min(run_invocations.invocation_id) as invocation_id
+    from run_invocations
+    group by run_invocations.workspace_id, run_invocations.job_run_id
+),
+
 job_shares as (
+    {#- A run no node result can take keeps one line (its only row is the anchor, all of the cost):
+        dbt_without_node when an invocation is linked, else not_dbt. -#}
     select
         job_usage.*,
-        run_nodes.invocation_id,
         run_nodes.node_id,
         run_nodes.resource_type,
-        run_nodes.pipeline_id,
-        run_nodes.pipeline_run_id,
-        run_nodes.orchestrator,
-        {{ dbt_pipeline_costs.allocated_share(
-            'job_usage.usage_quantity', 'run_nodes.weight', 'run_nodes.total_weight'
-        ) }} as usage_quantity_share,
-        {{ dbt_pipeline_costs.allocated_share('job_usage.billed_cost', 'run_nodes.weight', 'run_nodes.total_weight') }}
-            as rounded_share,
+        case
+            when run_nodes.node_id is not null then 'attributed'
+            when linked.invocation_id is not null then 'dbt_without_node'
+            else 'not_dbt'
+        end as attribution,
+        coalesce(run_nodes.invocation_id, linked.invocation_id) as invocation_id,
+        case
+            when run_nodes.node_id is not null then run_nodes.pipeline_id
+            when linked.invocation_id is not null then coalesce(invocations.pipeline_id, '(unknown pipeline)')
+        end as pipeline_id,
+        case
+            when run_nodes.node_id is not null then run_nodes.pipeline_run_id
+            when linked.invocation_id is not null then coalesce(invocations.pipeline_run_id, linked.invocation_id)
+        end as pipeline_run_id,
+        case when run_nodes.node_id is not null then run_nodes.orchestrator else invocations.orchestrator end
+            as orchestrator,
+        case
+            when run_nodes.node_id is not null
+                then {{ dbt_pipeline_costs.allocated_share(
+                    'job_usage.usage_quantity', 'run_nodes.weight', 'run_nodes.total_weight'
+                ) }}
+            else job_usage.usage_quantity
+        end as usage_quantity_share,
+        case
+            when run_nodes.node_id is not null
+                then {{ dbt_pipeline_costs.allocated_share(
+                    'job_usage.billed_cost', 'run_nodes.weight', 'run_nodes.total_weight'
+                ) }}
+            else {{ zero }}
+        end as rounded_share,
         row_number() over (
             partition by job_usage.workspace_id, job_usage.job_run_id, job_usage.cost_date, job_usage.product
             order by run_nodes.weight desc, run_nodes.invocation_id asc, run_nodes.node_id asc
         ) as anchor_rank
     from job_usage
-    inner join run_nodes
+    left join run_nodes
         on job_usage.workspace_id = run_nodes.workspace_id and job_usage.job_run_id = run_nodes.job_run_id
+    left join run_links as linked
+        on job_usage.workspace_id = linked.workspace_id and job_usage.job_run_id = linked.job_run_id
+    left join invocations on linked.invocation_id = invocations.invocation_id
 ),
 
 job_totals as (
@@ -393,10 +428,10 @@ job_totals as (
     from job_shares
 ),
 
-job_node_lines as (
+job_lines as (
     select
         'job_run' as line_type,
-        'attributed' as attribution,
+        job_totals.attribution,
         job_totals.cost_date,
         cast(null as {{ dbt_pipeline_costs.timestamp_type() }}) as hour_started_at,
         job_totals.created_at,
@@ -421,51 +456,6 @@ job_node_lines as (
             else job_totals.rounded_share
         end as cost
     from job_totals
-),
-
-run_links as (
-    select
-        run_invocations.workspace_id,
-        run_invocations.job_run_id,
-        min(run_invocations.invocation_id) as invocation_id
-    from run_invocations
-    group by run_invocations.workspace_id, run_invocations.job_run_id
-),
-
-job_run_lines as (
-    {#- A run no node result can take: one line, dbt_without_node when an invocation is linked. -#}
-    select
-        'job_run' as line_type,
-        case when linked.invocation_id is not null then 'dbt_without_node' else 'not_dbt' end as attribution,
-        job_usage.cost_date,
-        cast(null as {{ dbt_pipeline_costs.timestamp_type() }}) as hour_started_at,
-        job_usage.created_at,
-        job_usage.product,
-        job_usage.workspace_id,
-        cast(null as {{ dbt.type_string() }}) as compute_id,
-        job_usage.job_run_id,
-        cast(null as {{ dbt.type_string() }}) as query_id,
-        cast(null as {{ dbt.type_bigint() }}) as overlap_ms,
-        linked.invocation_id,
-        cast(null as {{ dbt.type_string() }}) as node_id,
-        cast(null as {{ dbt.type_string() }}) as resource_type,
-        case when linked.invocation_id is not null then coalesce(invocations.pipeline_id, '(unknown pipeline)') end
-            as pipeline_id,
-        case when linked.invocation_id is not null then coalesce(invocations.pipeline_run_id, linked.invocation_id) end
-            as pipeline_run_id,
-        invocations.orchestrator,
-        job_usage.usage_quantity,
-        job_usage.unpriced_usage_quantity,
-        job_usage.billed_cost as cost
-    from job_usage
-    left join run_links as linked
-        on job_usage.workspace_id = linked.workspace_id and job_usage.job_run_id = linked.job_run_id
-    left join invocations on linked.invocation_id = invocations.invocation_id
-    where not exists (
-        select 1
-        from run_nodes
-        where run_nodes.workspace_id = job_usage.workspace_id and run_nodes.job_run_id = job_usage.job_run_id
-    )
 ),
 
 -- Everything else, one line per record (10.6)
@@ -501,9 +491,7 @@ unioned as (
     union all
     select * from idle_lines
     union all
-    select * from job_node_lines
-    union all
-    select * from job_run_lines
+    select * from job_lines
     union all
     select * from other_lines
 ),

@@ -17,13 +17,7 @@
     'pipeline_id': 'tag_pipeline_id', 'pipeline_run_id': 'tag_pipeline_run_id',
 } -%}
 {#- Where each context column comes from when a node result reported the statement. -#}
-{%- set result_columns = {
-    'invocation_id': 'invocation_id', 'node_id': 'node_id', 'resource_type': 'resource_type',
-    'node_package': 'package_name', 'dbt_project': 'project_name', 'dbt_target': 'target_name',
-    'dbt_command': 'command', 'run_started_at': 'invocation_started_at', 'orchestrator': 'orchestrator',
-    'pipeline_id': 'pipeline_id', 'pipeline_run_id': 'pipeline_run_id', 'pipeline_task_id': 'pipeline_task_id',
-    'run_reason': 'run_reason',
-} -%}
+{%- set result_columns = dbt_pipeline_costs.result_context_columns() -%}
 
 with
 
@@ -33,18 +27,8 @@ statements as (
 ),
 
 result_statements as (
-    {#- One node result per reported statement id (the latest, should an id ever repeat). -#}
-    select * from (
-        select
-            results.*,
-            row_number() over (
-                partition by results.adapter_query_id
-                order by results.execute_completed_at desc nulls last, results.invocation_id asc, results.node_id asc
-            ) as statement_rank
-        from {{ ref('int_dbt_node_results') }} as results
-        where results.adapter_query_id is not null
-    ) as ranked
-    where statement_rank = 1
+    {#- One node result per reported statement id. #}
+    {{ dbt_pipeline_costs.latest_reported_results('adapter_query_id') }}
 ),
 
 sourced as (
