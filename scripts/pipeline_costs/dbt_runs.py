@@ -451,6 +451,14 @@ class InvocationRunner(DbtRunner):
         factor = self.rng.lognormvariate(0.0, 0.1) * self.inv.scan_multipliers.get(node.name, 1.0)
         return int(node.scanned_bytes * factor)
 
+    def _slowed(self, node: Node, usage: Usage) -> Usage:
+        """A planted slow model runs longer for the same bytes (at least one slot busy throughout)."""
+        if node.extra_seconds is None:
+            return usage
+        usage.duration_ms += randint(self.rng, *node.extra_seconds) * 1000
+        usage.slot_ms = max(usage.slot_ms or 0, usage.duration_ms)
+        return usage
+
     def _node(self, node: Node, t: int, thread: int) -> int:
         self._main = None
         if node.resource_type == "seed":
@@ -526,7 +534,7 @@ class InvocationRunner(DbtRunner):
         end = t
         attempts = ["backendError", None] if "retry" in inv.plants and node.name == "fct_campaign_performance" else [None]
         for attempt, retry_reason in enumerate(attempts):
-            usage = query_usage(rng, self._scanned(node), ddl=ddl)
+            usage = self._slowed(node, query_usage(rng, self._scanned(node), ddl=ddl))
             job = self._job(t, usage, sql, statement_type=statement_type, destination=self._ref(node.name),
                             referenced=refs)
             if statement_type == "MERGE":

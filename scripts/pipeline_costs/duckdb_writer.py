@@ -121,6 +121,13 @@ class DuckDBWriter:
     def write_truth(self, tables: dict[str, pa.Table]) -> None:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_SCHEMA}")
         for name, table in tables.items():
+            if name not in TRUTH_DDL:  # typed by its Arrow schema (decimal128, timestamp[us, UTC], ...)
+                self.con.register("__arrow_rows", table)
+                try:
+                    self.con.execute(f"CREATE OR REPLACE TABLE {TRUTH_SCHEMA}.{name} AS SELECT * FROM __arrow_rows")
+                finally:
+                    self.con.unregister("__arrow_rows")
+                continue
             self.con.execute(f"CREATE OR REPLACE TABLE {TRUTH_SCHEMA}.{name} ({TRUTH_DDL[name]})")
             self._insert(f"{TRUTH_SCHEMA}.{name}", table)
 

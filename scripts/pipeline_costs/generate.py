@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         truth_rows: dict[str, int] = {}
         if collector is not None:
             raw = collector.table()
-            tables = compute(raw, generator.planted, config.currency, results, config.as_of_time, databricks)
+            tables = compute(raw, generator.planted, config.currency, results, config.as_of_time, databricks,
+                             findings=generator.world.findings)
             tables["generator_runs"] = _generator_runs(config, writer.rows, tables, results, databricks)
             writer.write_truth(tables)
             truth_rows = {name: t.num_rows for name, t in tables.items()}

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from pipeline_costs import databricks_truth, pricing, schema
 from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.dbt_runs import Planted
+from pipeline_costs.pipelines import Finding
 from pipeline_costs.project import stage_of
 
 MONEY = pa.decimal128(38, 18)
@@ -628,8 +629,23 @@ def planted_cases(planted: list[Planted], raw: pa.Table, databricks: list[dict] 
     return pa.Table.from_pylist(rows + (databricks or []), schema=schema)
 
 
+def planted_findings(findings: Sequence[Finding]) -> pa.Table:
+    """The scenarios planted for issue 5's marts (pipelines.World.findings)."""
+    def at(us: int | None) -> datetime | None:
+        return None if us is None else datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+    schema = pa.schema([("finding", pa.string()), ("pipeline_id", pa.string()), ("pipeline_run_id", pa.string()),
+                        ("node_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
+                        ("factor", pa.float64()), ("note", pa.string())])
+    return pa.Table.from_pylist([{
+        "finding": f.finding, "pipeline_id": f.pipeline_id, "pipeline_run_id": f.pipeline_run_id,
+        "node_id": f.node_id, "started_at": at(f.started_us), "factor": f.factor, "note": f.note or None,
+    } for f in findings], schema=schema)
+
+
 def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: dict[str, pa.Table] | None = None,
-            as_of: datetime | None = None, databricks: DatabricksSnapshot | None = None) -> dict[str, pa.Table]:
+            as_of: datetime | None = None, databricks: DatabricksSnapshot | None = None,
+            findings: Sequence[Finding] = ()) -> dict[str, pa.Table]:
     from pipeline_costs import databricks_tables, reuse_truth  # on top of model_costs / the Databricks truth
 
     prices = Prices.for_currency(currency)
@@ -646,6 +662,7 @@ def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: d
         "pipeline_cost_history": pipeline_cost_history(items, prices, currency),
         "cost_coverage": cost_coverage(jobs, truth, currency, prices),
         "planted_cases": planted_cases(planted, raw, databricks.planted if databricks is not None else None),
+        "planted_findings": planted_findings(findings),
     }
     if truth is not None:
         tables.update(databricks_tables.tables(truth, currency))

@@ -38,6 +38,24 @@ GROWTH_NODES = (
 SANDBOX_PROJECT = "acme-sandbox"  # a developer's own GCP project: its JOBS are not read by the package
 DEVELOPERS = ("alice@acme.com", "bob@acme.com", "chen@acme.com")
 ANOMALY_SCAN_MULTIPLIER = 10.0
+# Planted for issue 5 (forecast, anomalies, profiler): see World.findings and ground_truth.planted_findings.
+FINANCE_GROWTH_PER_DAY = 0.02  # daily_finance's models scan 1 + 0.02 x day times their base bytes
+WEEKEND_KEEP = 0.4  # share of the hourly dbt Cloud job's runs kept on Saturdays and Sundays
+LEVEL_SHIFT_NODE = "fct_attribution"
+LEVEL_SHIFT_MULTIPLIER = 1.75  # from the middle of the period on, the dbt Cloud job's fct_attribution scans this much more
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A planted scenario the issue 5 marts must find (ground truth table planted_findings)."""
+
+    finding: str
+    pipeline_id: str | None = None
+    pipeline_run_id: str | None = None
+    node_id: str | None = None
+    started_us: int | None = None
+    factor: float | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,25 @@ class World:
     # SAO job id -> node name -> when the job last built it (epoch us); the environment's state
     # predates the simulated period: every node was built the day before it starts
     sao_state: dict[int, dict[str, int]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        node_id = {name: p.NODES_BY_NAME[name].unique_id for name in ("dim_customers", "fct_revenue", p.BROKEN_MODEL)}
+        self.findings += [
+            Finding("cost_trend", "daily_finance", factor=FINANCE_GROWTH_PER_DAY,
+                    started_us=self.day_start_us(0), note="every model of the run scans 1 + factor x day its base bytes"),
+            Finding("weekly_seasonality", str(DBT_CLOUD_JOB_ID), factor=WEEKEND_KEEP,
+                    note="share of the hourly job's runs kept on Saturdays and Sundays"),
+            Finding("slow_model", node_id=node_id["dim_customers"],
+                    note="every build runs 600-900 s longer for the same bytes"),
+            Finding("unpartitioned_scan", node_id=node_id["fct_revenue"],
+                    note="reads all of its referenced tables every run (storage fixture sizes)"),
+            Finding("failing_model", node_id=node_id[p.BROKEN_MODEL], note="fails to compile in every run selecting it"),
+        ]
+
+    @property
+    def level_shift_day(self) -> int:
+        return self.days // 2
 
     @property
     def plant_day(self) -> int:
@@ -153,8 +190,11 @@ class World:
             "AIRFLOW_CTX_DAG_ID": "daily_finance",
             "AIRFLOW_CTX_DAG_RUN_ID": f"scheduled__{logical.isoformat()}T05:00:00+00:00",
         }
-        multipliers = {"int_orders_enriched": ANOMALY_SCAN_MULTIPLIER} if self.finance_runs == self.anomaly_run else {}
+        spike = self.finance_runs == self.anomaly_run
         self.finance_runs += 1
+        multipliers = {n.name: 1 + FINANCE_GROWTH_PER_DAY * day for n in DAILY_FINANCE_RUN}
+        if spike:
+            multipliers["int_orders_enriched"] *= ANOMALY_SCAN_MULTIPLIER
         checked = self.day_start_us(day) + 5 * HOUR_US + rng.randint(5, 60) * 1_000_000 + rng.randint(0, 999_999)
         freshness = Invocation(
             env={**env, "AIRFLOW_CTX_TASK_ID": "dbt_source_freshness"}, target="prod", command="freshness",
@@ -168,9 +208,13 @@ class World:
             env={**env, "AIRFLOW_CTX_TASK_ID": "dbt_run"}, target="prod", command="run", run_started_us=start,
             gcp_project=ANALYTICS, location="us", user_email="airflow-dbt@acme-analytics.iam.gserviceaccount.com",
             dataset="analytics", nodes=DAILY_FINANCE_RUN, invocation_id=new_uuid(rng), threads=4,
-            scan_multipliers=multipliers, plants=frozenset({"anomaly"} if multipliers else set()),
+            scan_multipliers=multipliers, plants=frozenset({"anomaly"} if spike else set()),
             selectors=("+tag:finance",),
         )
+        if spike:
+            self.findings.append(Finding(
+                "spike", "daily_finance", env["AIRFLOW_CTX_DAG_RUN_ID"], p.NODES_BY_NAME["int_orders_enriched"].unique_id,
+                start, ANOMALY_SCAN_MULTIPLIER, "int_orders_enriched scans factor x its bytes in this run"))
         invs = [freshness, run]
         if day == self.plant_day or rng.random() < 0.5:
             # second dbt task of the same dag run, started once dbt_run is done (~10 min later)
@@ -204,10 +248,15 @@ class World:
         rng = self.rng(day, "dbt_cloud")
         jobs = max(1, round(self.scale))
         invs: list[Invocation] = []
+        weekend = (self.start + timedelta(days=day)).weekday() >= 5
+        shifted = day >= self.level_shift_day
         for hour in range(24):
             for k in range(jobs):
-                if rng.random() < 0.08 and not (day == self.plant_day and hour in (2, 3) and k == 0):
+                planted_run = day == self.plant_day and hour in (2, 3) and k == 0
+                if rng.random() < 0.08 and not planted_run:
                     continue  # skipped / deduplicated by the scheduler
+                if weekend and rng.random() >= WEEKEND_KEEP and not planted_run:
+                    continue  # little new data at weekends: most runs are skipped
                 minute = (7 + 3 * k) % 60
                 start = (self.day_start_us(day) + hour * HOUR_US + minute * MINUTE_US
                          + rng.randint(0, 90_000_000))
@@ -229,7 +278,13 @@ class World:
                     user_email="dbt-cloud@acme-analytics.iam.gserviceaccount.com", dataset="marketing",
                     nodes=CLOUD_BUILD, invocation_id=new_uuid(rng), threads=4, reservation=CLOUD_RESERVATION,
                     plants=frozenset(plants), selectors=("+fct_attribution", "+fct_campaign_performance"),
+                    scan_multipliers={LEVEL_SHIFT_NODE: LEVEL_SHIFT_MULTIPLIER} if shifted else {},
                 ))
+                if shifted and k == 0 and not any(f.finding == "level_shift" for f in self.findings):
+                    self.findings.append(Finding(
+                        "level_shift", str(DBT_CLOUD_JOB_ID + k), str(self.cloud_run_id),
+                        p.NODES_BY_NAME[LEVEL_SHIFT_NODE].unique_id, start, LEVEL_SHIFT_MULTIPLIER,
+                        f"{LEVEL_SHIFT_NODE} scans factor x its bytes from this run on"))
         return invs
 
     def _sao(self, day: int) -> list[Invocation]:
