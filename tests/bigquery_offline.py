@@ -39,10 +39,12 @@ from typing import Any
 import offline_compile as oc
 from offline_compile import State
 
-# The integration project points the jobs source at DuckDB look-alike tables (`jobs_by_project`);
-# on BigQuery it must be the real view, as for any user of the package (its default).
+# The integration project points the jobs and table storage sources at DuckDB look-alike tables
+# (`jobs_by_project`, `table_storage`); on BigQuery they must be the real views, as for any user of
+# the package (their defaults).
 # The BigQuery target reads BigQuery only (the integration project also turns Databricks on).
 DEFAULT_VARS = {"dbt_pipeline_costs_bigquery_jobs_identifier": "INFORMATION_SCHEMA.JOBS_BY_PROJECT",
+                "dbt_pipeline_costs_bigquery_table_storage_identifier": "INFORMATION_SCHEMA.TABLE_STORAGE",
                 "dbt_pipeline_costs_databricks_enabled": False}
 
 

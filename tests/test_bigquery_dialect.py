@@ -27,6 +27,7 @@ import re
 
 import offline_compile as oc
 import pytest
+import yaml
 from offline_compile import MODES, PARAMS, PROJECT, REPO, WATERMARK, model_sql
 from sqlglot import exp
 from sqlglot.tokens import Token, TokenType
@@ -209,3 +210,56 @@ def test_jobs_staging_bounds_creation_time(compiled, mode):
 # --------------------------------------------------------------------------------------------
 def test_sqlfluff_parses_compiled_sql_as_bigquery(compiled, tmp_path):
     oc.check_sqlfluff(compiled, tmp_path, "bigquery", "BigQuery", KNOWN_SQLFLUFF_GAPS)
+
+
+# --------------------------------------------------------------------------------------------
+# stg_bigquery__table_storage: the right view, one read per project x region, named columns only
+# --------------------------------------------------------------------------------------------
+STORAGE_MODEL = "stg_bigquery__table_storage"
+# INFORMATION_SCHEMA.TABLE_STORAGE's columns as Google documents them (the look-alike has the same).
+TABLE_STORAGE_COLUMNS = {
+    "project_id", "project_number", "table_catalog", "table_schema", "table_name", "creation_time",
+    "total_rows", "total_partitions", "total_logical_bytes", "active_logical_bytes", "long_term_logical_bytes",
+    "current_physical_bytes", "total_physical_bytes", "active_physical_bytes", "long_term_physical_bytes",
+    "time_travel_physical_bytes", "storage_last_modified_time", "deleted", "table_type",
+    "fail_safe_physical_bytes", "last_metadata_index_refresh_time",
+}  # fmt: skip
+# The regions the integration project reads (one TABLE_STORAGE read per region of its one project).
+PROJECT_VARS_REGIONS = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]["dbt_pipeline_costs_bigquery_regions"]
+STORAGE_PATH = re.compile(
+    r"`(?P<project>[^`]+)`\.`region-(?P<region>[a-z0-9-]+)`\.INFORMATION_SCHEMA\.TABLE_STORAGE\b", re.IGNORECASE
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_table_storage_staging_reads_each_region_once(compiled, mode):
+    sql = model_sql(compiled[mode], STORAGE_MODEL)
+    reads = sorted(m["region"].lower() for m in STORAGE_PATH.finditer(sql))
+    assert reads == sorted(PROJECT_VARS_REGIONS), (
+        f"{STORAGE_MODEL}: expected one backquoted `<project>`.`region-<r>`.INFORMATION_SCHEMA.TABLE_STORAGE "
+        f"per configured region {PROJECT_VARS_REGIONS}, found {reads}"
+    )
+    assert "JOBS_BY_PROJECT" not in sql.upper()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_table_storage_staging_selects_documented_columns_only(compiled, mode):
+    """Each read of the view names its columns (no `*`: the view is billed by the columns read) and
+    every column it names is one Google documents; a snapshot view has no partition column to bound."""
+    sql = model_sql(compiled[mode], STORAGE_MODEL)
+    selects = []
+    for statement in oc.parse_statements(sql, "bigquery"):
+        for table in statement.find_all(exp.Table):
+            if table.name.upper().split(".")[-1] == "TABLE_STORAGE":
+                selects.append((table.alias_or_name, table.find_ancestor(exp.Select)))
+    assert len(selects) == len(PROJECT_VARS_REGIONS), f"{STORAGE_MODEL}: {len(selects)} reads of TABLE_STORAGE"
+    for alias, select in selects:
+        assert not any(isinstance(e, exp.Star) for e in select.expressions), f"{STORAGE_MODEL}: select * from the view"
+        used = {c.name.lower() for c in select.find_all(exp.Column) if c.table == alias}
+        assert used and used <= TABLE_STORAGE_COLUMNS, f"{STORAGE_MODEL}: undocumented columns {used - TABLE_STORAGE_COLUMNS}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_storage_marts_read_no_information_schema(compiled, mode):
+    for model in ("storage_costs", "storage_dataset_costs"):
+        assert "INFORMATION_SCHEMA" not in model_sql(compiled[mode], model).upper(), f"{model} reads a source"

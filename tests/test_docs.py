@@ -12,7 +12,7 @@ from support import MARTS_SCHEMA, PROJECT_DIR, REPO, generate, rows, run_dbt
 
 # ephemeral models (no table to compare with): documented by description, their columns by the model they feed
 EPHEMERAL = {"int_bigquery_jobs_priced", "int_databricks_statements_priced", "int_databricks_statements",
-             "int_databricks_usage_priced"}
+             "int_databricks_usage_priced", "int_cost_forecast_sql"}
 # models documented as "columns as in <models>": they inherit those models' column docs
 INHERITS = {
     "stg_dbt__invocations": ["dbt_invocations"],

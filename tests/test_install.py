@@ -33,6 +33,7 @@ def _write_user_project(root: Path, db: Path) -> None:
         vars:
           dbt_pipeline_costs_bigquery_regions: ["us", "eu"]
           dbt_pipeline_costs_bigquery_jobs_identifier: jobs_by_project
+          dbt_pipeline_costs_bigquery_table_storage_identifier: table_storage
         """))
     (root / "profiles.yml").write_text(textwrap.dedent(f"""\
         {USER_PROJECT}:

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pytest
 from pipeline_costs.comment import labels_from_comment, render_query_comment
 from pipeline_costs.schema import JOBS_DDL, JOBS_SCHEMA
+from pipeline_costs.table_storage import TABLE_STORAGE_DDL, table_storage_table
 from support import MARTS_SCHEMA, rows, run_dbt
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -140,6 +141,7 @@ def _write(db: Path, fixture: Fixture) -> None:
         for region in ("us", "eu"):
             con.sql(f'create schema if not exists "region-{region}"')
             con.sql(f'create or replace table "region-{region}".jobs_by_project ({JOBS_DDL})')
+            con.sql(f"create or replace table {table_storage_table(region)} ({TABLE_STORAGE_DDL})")  # empty
         jobs = pa.Table.from_pylist(fixture.jobs, schema=JOBS_SCHEMA)  # noqa: F841 (read by DuckDB below)
         con.sql('insert into "region-us".jobs_by_project by name select * from jobs')
 

@@ -65,7 +65,9 @@ SELECT = "package:dbt_pipeline_costs"  # the integration project's example model
 MARTS = [
     "query_costs", "model_costs", "pipeline_stage_costs", "pipeline_cost_history", "cost_coverage",
     "model_reuse", "freshness_coverage", "slo_compliance", "sao_opportunities", "job_overlap", "reuse_savings",
-    "int_databricks_cost_lines",
+    "int_databricks_cost_lines", "cost_anomalies",
+    "model_performance", "cost_recommendations", "cost_estimates",
+    "daily_spend", "int_forecast_series", "cost_forecast_summary",
 ]  # fmt: skip
 UPLOAD_MARKER = "spark-upload-check"
 # One value per column kind of the upload (run_results_columns): text that needs escaping, an

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipeline_costs import databricks_rows, schema
+from pipeline_costs import databricks_rows, schema, table_storage
 
 TRUTH_SCHEMA = "ground_truth"
 
@@ -117,6 +117,15 @@ class DuckDBWriter:
             return
         self._insert(jobs_table(region), batch.select(schema.JOBS_SCHEMA.names))
         self.rows[region] += batch.num_rows
+
+    def write_table_storage(self, snapshot: table_storage.StorageSnapshot) -> None:
+        """INFORMATION_SCHEMA.TABLE_STORAGE look-alikes "region-<region>".table_storage (created or replaced)."""
+        for region in schema.REGIONS:
+            name = table_storage.table_storage_table(region)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({table_storage.TABLE_STORAGE_DDL})")
+            rows = snapshot.arrow(region)
+            if rows.num_rows:
+                self._insert(name, rows)
 
     def write_truth(self, tables: dict[str, pa.Table]) -> None:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {TRUTH_SCHEMA}")

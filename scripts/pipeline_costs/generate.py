@@ -18,6 +18,7 @@ from pipeline_costs.databricks_generator import DatabricksGenerator
 from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.duckdb_writer import RUN_RESULTS_SCHEMA, DuckDBWriter
 from pipeline_costs.ground_truth import TruthCollector, compute
+from pipeline_costs.table_storage import TableStorageCollector
 
 
 def _date(value: str) -> date:
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     generator = BigQueryGenerator(config)
     databricks = DatabricksGenerator(config, generator.world).snapshot() if args.databricks else None
     collector = TruthCollector() if args.truth else None
+    storage = TableStorageCollector()  # what the jobs wrote: the TABLE_STORAGE look-alike
     writer = DuckDBWriter(args.duckdb)
     try:
         # DuckDB inserts (GIL released) overlap with generating the next batch; one worker keeps order.
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             pending: deque[Future[None]] = deque()
             for region, batch in generator.batches():
                 pending.append(pool.submit(writer.append_jobs, region, batch))
+                storage.add(batch)
                 if collector is not None:
                     collector.add(batch)
                 while len(pending) > 2:
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             while pending:
                 pending.popleft().result()
         results = generator.run_results(databricks)
+        snapshot = storage.snapshot(config.seed, config.as_of_ms, results["dbt_node_results"])
+        writer.write_table_storage(snapshot)
         writer.write_run_results(results, args.run_results_schema)
         if databricks is not None:
             writer.write_databricks(databricks_rows.system_tables(databricks))
@@ -113,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         if collector is not None:
             raw = collector.table()
             tables = compute(raw, generator.planted, config.currency, results, config.as_of_time, databricks,
-                             findings=generator.world.findings)
+                             findings=generator.world.findings, storage=snapshot)
             tables["generator_runs"] = _generator_runs(config, writer.rows, tables, results, databricks)
             writer.write_truth(tables)
             truth_rows = {name: t.num_rows for name, t in tables.items()}

@@ -29,6 +29,7 @@ from pipeline_costs.databricks_rows import DatabricksSnapshot
 from pipeline_costs.dbt_runs import Planted
 from pipeline_costs.pipelines import Finding
 from pipeline_costs.project import stage_of
+from pipeline_costs.table_storage import StorageSnapshot
 
 MONEY = pa.decimal128(38, 18)
 SECONDS = pa.decimal128(38, 3)
@@ -47,6 +48,8 @@ _KEEP = (
     "project_id", "_location", "job_id", "parent_job_id", "job_type", "statement_type", "state", "cache_hit",
     "reservation_id", "edition", "total_bytes_billed", "total_slot_ms", "start_time", "end_time",
     "_invocation_id", "_node_id", "_pipeline_id", "_pipeline_run_id", "_orchestrator", "_source",
+    # profiler_truth: what JOBS says beyond the price (docs/cost-rules.md sections 14-15)
+    "user_email", "creation_time", "total_bytes_processed", "destination_table", "referenced_tables",
 )
 
 
@@ -645,7 +648,7 @@ def planted_findings(findings: Sequence[Finding]) -> pa.Table:
 
 def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: dict[str, pa.Table] | None = None,
             as_of: datetime | None = None, databricks: DatabricksSnapshot | None = None,
-            findings: Sequence[Finding] = ()) -> dict[str, pa.Table]:
+            findings: Sequence[Finding] = (), storage: StorageSnapshot | None = None) -> dict[str, pa.Table]:
     from pipeline_costs import databricks_tables, reuse_truth  # on top of model_costs / the Databricks truth
 
     prices = Prices.for_currency(currency)
@@ -668,4 +671,12 @@ def compute(raw: pa.Table, planted: list[Planted], currency: str, run_results: d
         tables.update(databricks_tables.tables(truth, currency))
     if as_of is not None:
         tables.update(reuse_truth.compute(items, uploaded, quantities, prices, currency, as_of))
+    from pipeline_costs import anomaly_truth  # on top of pipeline_cost_history / model_costs / query_costs
+    tables.update(anomaly_truth.compute(tables["pipeline_cost_history"], tables["model_costs"], tables["query_costs"]))
+    from pipeline_costs import storage_truth  # TABLE_STORAGE look-alike (docs/cost-rules.md section 11)
+    tables.update(storage_truth.compute(storage, currency) if storage is not None else {})
+    from pipeline_costs import forecast_truth  # daily_spend, on top of cost_coverage / pipeline_cost_history
+    tables.update(forecast_truth.compute(tables, as_of, currency))
+    from pipeline_costs import profiler_truth  # on top of the model, query, reuse and storage truth
+    tables.update(profiler_truth.compute(raw, items, uploaded, truth, storage, tables, prices, currency, as_of))
     return tables

@@ -39,7 +39,7 @@ SANDBOX_PROJECT = "acme-sandbox"  # a developer's own GCP project: its JOBS are 
 DEVELOPERS = ("alice@acme.com", "bob@acme.com", "chen@acme.com")
 ANOMALY_SCAN_MULTIPLIER = 10.0
 # Planted for issue 5 (forecast, anomalies, profiler): see World.findings and ground_truth.planted_findings.
-FINANCE_GROWTH_PER_DAY = 0.02  # daily_finance's models scan 1 + 0.02 x day times their base bytes
+DAG_GROWTH_PER_DAY = 0.03  # the two-platform DAG's BigQuery models scan 1 + 0.03 x day times their base bytes
 WEEKEND_KEEP = 0.4  # share of the hourly dbt Cloud job's runs kept on Saturdays and Sundays
 LEVEL_SHIFT_NODE = "fct_attribution"
 LEVEL_SHIFT_MULTIPLIER = 1.75  # from the middle of the period on, the dbt Cloud job's fct_attribution scans this much more
@@ -139,8 +139,8 @@ class World:
     def __post_init__(self) -> None:
         node_id = {name: p.NODES_BY_NAME[name].unique_id for name in ("dim_customers", "fct_revenue", p.BROKEN_MODEL)}
         self.findings += [
-            Finding("cost_trend", "daily_finance", factor=FINANCE_GROWTH_PER_DAY,
-                    started_us=self.day_start_us(0), note="every model of the run scans 1 + factor x day its base bytes"),
+            Finding("cost_trend", UNICODE_DAG_ID, factor=DAG_GROWTH_PER_DAY, started_us=self.day_start_us(0),
+                    note="every BigQuery model of the run scans 1 + factor x day its base bytes"),
             Finding("weekly_seasonality", str(DBT_CLOUD_JOB_ID), factor=WEEKEND_KEEP,
                     note="share of the hourly job's runs kept on Saturdays and Sundays"),
             Finding("slow_model", node_id=node_id["dim_customers"],
@@ -192,9 +192,7 @@ class World:
         }
         spike = self.finance_runs == self.anomaly_run
         self.finance_runs += 1
-        multipliers = {n.name: 1 + FINANCE_GROWTH_PER_DAY * day for n in DAILY_FINANCE_RUN}
-        if spike:
-            multipliers["int_orders_enriched"] *= ANOMALY_SCAN_MULTIPLIER
+        multipliers = {"int_orders_enriched": ANOMALY_SCAN_MULTIPLIER} if spike else {}
         checked = self.day_start_us(day) + 5 * HOUR_US + rng.randint(5, 60) * 1_000_000 + rng.randint(0, 999_999)
         freshness = Invocation(
             env={**env, "AIRFLOW_CTX_TASK_ID": "dbt_source_freshness"}, target="prod", command="freshness",
@@ -241,6 +239,7 @@ class World:
             target="prod", command="build", run_started_us=start, gcp_project=ANALYTICS, location="us",
             user_email="airflow-dbt@acme-analytics.iam.gserviceaccount.com", dataset="finance_ru",
             nodes=p.NODES, invocation_id=new_uuid(rng), threads=4, plants=frozenset(plants),
+            scan_multipliers={n.name: 1 + DAG_GROWTH_PER_DAY * day for n in p.NODES},
         )]
 
     # -- dbt Cloud --------------------------------------------------------------------------------

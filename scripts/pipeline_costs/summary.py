@@ -83,21 +83,69 @@ def _render(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> str:
             group by node_id, currency order by sum(cost) desc limit {top}"""):
         lines.append(f"  {_money(total, currency):>16}  {node} ({runs} runs)")
 
-    lines += _reuse_lines(con, s)
-
-    anomalies = _fetch(con, f"""
-        select pipeline_id, pipeline_run_id, total_cost, rolling_avg_cost, currency from {s}.pipeline_cost_history
-        where is_cost_anomaly order by run_started_at desc limit {top}""")
-    lines += ["", f"Cost anomalies (latest {top}):" if anomalies else "No cost anomalies flagged."]
-    for pipeline, run_id, total, average, currency in anomalies:
-        lines.append(f"  {pipeline} run {run_id}: {_money(total, currency)} vs rolling average {_money(average, currency)}")
+    present = {row[0] for row in _fetch(con, f"""
+        select table_name from information_schema.tables where table_schema = '{s}'""")}
+    lines += _reuse_lines(con, s, present)
+    lines += _forecast_lines(con, s, present)
+    lines += _anomaly_lines(con, s, top, present)
+    lines += _recommendation_lines(con, s, min(top, 3), present)
     return "\n".join(lines)
 
 
-def _reuse_lines(con: duckdb.DuckDBPyConnection, s: str) -> list[str]:
+def _forecast_lines(con: duckdb.DuckDBPyConnection, s: str, present: set[str]) -> list[str]:
+    """Where total spend is heading (cost_forecast_summary), when it is built."""
+    if "cost_forecast_summary" not in present:
+        return []
+    lines: list[str] = []
+    for (origin, month_end, mtd, projected, lower, upper, trend, interval, currency, budget, crossed,
+         status) in _fetch(con, f"""
+            select origin_date, month_end_date, month_to_date_cost, projected_month_end_cost,
+                   projected_month_end_lower_cost, projected_month_end_upper_cost, trend_per_day, interval_pct,
+                   currency, monthly_budget, budget_crossed_on, status
+            from {s}.cost_forecast_summary where series_type = 'total' order by currency"""):
+        if status != "forecast":
+            lines += ["", f"Forecast: none for total spend ({status.replace('_', ' ')})."]
+            continue
+        lines += ["", (f"Forecast (total spend, data to {origin}): month to date {_money(mtd, currency)}, "
+                       f"projected month end ({month_end}) {_money(projected, currency)} "
+                       f"({interval:g}% interval {_money(lower, currency)} .. {_money(upper, currency)}); "
+                       f"trend {_money(trend, currency)} a day")]
+        if budget is not None:
+            lines.append(f"  monthly budget {_money(budget, currency)}: "
+                         + (f"exceeded on {crossed}" if crossed else "not exceeded within the horizon"))
+    return lines
+
+
+def _anomaly_lines(con: duckdb.DuckDBPyConnection, s: str, top: int, present: set[str]) -> list[str]:
+    """The latest anomalous pipeline runs, explained (cost_anomalies; else pipeline_cost_history's flag)."""
+    if "cost_anomalies" in present:
+        anomalies = _fetch(con, f"""
+            select pipeline_id, pipeline_run_id, explanation from {s}.cost_anomalies
+            where is_anomaly and entity_type = 'pipeline_run' order by run_started_at desc limit {top}""")
+        lines = ["", f"Cost anomalies (latest {top} pipeline runs):" if anomalies else "No cost anomalies flagged."]
+        return lines + [f"  {pipeline} run {run_id}: {explanation}" for pipeline, run_id, explanation in anomalies]
+    anomalies = _fetch(con, f"""
+        select pipeline_id, pipeline_run_id, total_cost, rolling_avg_cost, currency from {s}.pipeline_cost_history
+        where is_cost_anomaly order by run_started_at desc limit {top}""")
+    lines = ["", f"Cost anomalies (latest {top}):" if anomalies else "No cost anomalies flagged."]
+    return lines + [f"  {pipeline} run {run_id}: {_money(total, currency)} vs rolling average {_money(average, currency)}"
+                    for pipeline, run_id, total, average, currency in anomalies]
+
+
+def _recommendation_lines(con: duckdb.DuckDBPyConnection, s: str, top: int, present: set[str]) -> list[str]:
+    """The findings that would save the most (cost_recommendations), when it is built."""
+    if "cost_recommendations" not in present:
+        return []
+    found = _fetch(con, f"""
+        select kind, subject, estimated_monthly_saving, currency, evidence from {s}.cost_recommendations
+        order by estimated_monthly_saving desc, recommendation_id limit {top}""")
+    lines = ["", f"Top {top} recommendations (estimated monthly saving):" if found else "No recommendations."]
+    return lines + [f"  {_money(saving, currency):>16}  {kind} {subject}: {evidence}"
+                    for kind, subject, saving, currency, evidence in found]
+
+
+def _reuse_lines(con: duckdb.DuckDBPyConnection, s: str, present: set[str]) -> list[str]:
     """Two lines on state-aware orchestration, when the reuse marts are built (else none)."""
-    present = {row[0] for row in _fetch(con, f"""
-        select table_name from information_schema.tables where table_schema = '{s}'""")}
     if not {"model_reuse", "sao_opportunities"} <= present:
         return []
     reused, base, runs = _fetch(con, f"""

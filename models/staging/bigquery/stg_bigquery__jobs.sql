@@ -17,7 +17,6 @@
 -#}
 {%- set lower_bound = dbt_pipeline_costs.incremental_lower_bound('created_at') -%}
 {%- set jobs_source = source('bigquery_information_schema', 'jobs') -%}
-{%- set projects = var('dbt_pipeline_costs_bigquery_projects') or [jobs_source.database] -%}
 {#- Columns carried from the job log unchanged (after renaming in source_jobs). -#}
 {%- set job_columns = [
     'project_id', 'location', 'job_id', 'parent_job_id', 'user_email', 'job_type', 'statement_type', 'state',
@@ -31,15 +30,11 @@
 with
 
 source_jobs as (
-    {%- for project in projects %}
-    {%- for region in var('dbt_pipeline_costs_bigquery_regions') %}
-    {%- set relation = jobs_source.incorporate(path={
-            'database': project,
-            'schema': var('dbt_pipeline_costs_bigquery_schema_prefix') ~ region,
-        }) %}
+    {#- One select per project x region (bigquery_region_relations). #}
+    {%- for read in dbt_pipeline_costs.bigquery_region_relations(jobs_source) %}
     select
         jobs.project_id,
-        '{{ dbt.escape_single_quotes(region | lower) }}' as location,
+        '{{ dbt.escape_single_quotes(read.region) }}' as location,
         jobs.job_id,
         jobs.parent_job_id,
         jobs.user_email,
@@ -63,10 +58,8 @@ source_jobs as (
         jobs.query_info.query_hashes.normalized_literals as query_hash,
         jobs.labels,
         jobs.query
-    from {{ relation }} as jobs
+    from {{ read.relation }} as jobs
     where jobs.creation_time >= {{ dbt_pipeline_costs.timestamp_literal(lower_bound) }}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
