@@ -33,11 +33,14 @@ error (the report says which).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import math
 import os
 import sys
 import time
 import traceback
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +48,9 @@ if TYPE_CHECKING:  # pyspark is imported where it is used: the JVM starts only w
     from pyspark.sql import SparkSession
 
 REPO = Path(__file__).resolve().parent.parent
+# A value read back from Spark equals DuckDB's: money to 1e-9, floats to 1e-9 relative, timestamps as instants.
+MONEY_ABSOLUTE = Decimal("1e-9")
+FLOAT_RELATIVE = 1e-9
 PROJECT_DIR = REPO / "integration_tests"
 SPARK_TARGET = "spark"
 # dbt's default generate_schema_name: <target schema>_<custom schema>; the package's is pipeline_costs.
@@ -287,3 +293,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def same_value(got: Any, want: Any) -> bool:
+    """Spark's value equals DuckDB's within the tier's tolerances (NULL only equals NULL, NaN only NaN)."""
+    if got is None or want is None:
+        return got is None and want is None
+    if isinstance(want, Decimal) and isinstance(got, Decimal):
+        return abs(got - want) <= MONEY_ABSOLUTE
+    if isinstance(want, float | Decimal) or isinstance(got, float | Decimal):
+        got_f, want_f = float(got), float(want)
+        if math.isnan(got_f) or math.isnan(want_f):
+            return math.isnan(got_f) and math.isnan(want_f)
+        return abs(got_f - want_f) <= FLOAT_RELATIVE * max(1.0, abs(want_f))
+    if isinstance(want, dt.datetime) and isinstance(got, dt.datetime):
+        return got.astimezone(dt.UTC) == want.astimezone(dt.UTC)
+    return got == want

@@ -475,7 +475,7 @@ def test_sql_engine_on_spark_equals_duckdb(synthetic: dict[str, Path], tmp_path:
     """The seed and the forecast models built on a local Spark session (tests/spark_support.py) hold
     the DuckDB build's rows: floats within a relative 1e-9, money within 1e-9, dates equal."""
     import duckdb
-    from spark_support import SPARK_PACKAGE_SCHEMA
+    from spark_support import SPARK_PACKAGE_SCHEMA, same_value
 
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
@@ -506,16 +506,5 @@ def test_sql_engine_on_spark_equals_duckdb(synthetic: dict[str, Path], tmp_path:
             got_rows = {tuple(r[columns.index(k)] for k in key_columns[mart]): r for r in got.fetchall()}
             assert set(got_rows) == set(want_rows), mart
             diffs = [(key, c, g, w) for key, row in want_rows.items()
-                     for c, g, w in zip(columns, got_rows[key], row, strict=True) if not _same(g, w)]
+                     for c, g, w in zip(columns, got_rows[key], row, strict=True) if not same_value(g, w)]
             assert not diffs, f"{mart}: {len(diffs)} values differ (key, column, spark, duckdb): {diffs[:5]}"
-
-
-def _same(got: Any, want: Any) -> bool:
-    if got is None or want is None:
-        return got is None and want is None
-    if isinstance(want, Decimal) and isinstance(got, Decimal):
-        return abs(got - want) <= MONEY_ABSOLUTE
-    if isinstance(want, float | Decimal) or isinstance(got, float | Decimal):
-        return abs(float(got) - float(want)) <= FLOAT_RELATIVE * max(1.0, abs(float(want)))
-    return got == want
-

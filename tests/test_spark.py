@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from spark_support import SPARK_PACKAGE_SCHEMA
+from spark_support import SPARK_PACKAGE_SCHEMA, same_value
 from support import MARTS_SCHEMA, PROJECT_DIR, REPO, generate, run_dbt, subprocess_env
 from upload_support import NASTY
 
@@ -81,8 +80,6 @@ UPLOAD_STORED = {
     "string": NASTY, "integer": "9007199254740993", "float": "0.30000000000000004", "boolean": "true",
     "timestamp": "2026-01-02 03:04:05.123456",
 }
-MONEY_ABSOLUTE = Decimal("1e-9")
-FLOAT_RELATIVE = 1e-9
 SPARK_TIMEOUT_S = 600
 
 
@@ -225,21 +222,6 @@ def _relation(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[dict[str, str],
     return types, [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
 
 
-def _same(got: Any, want: Any) -> bool:
-    if got is None or want is None:
-        return got is None and want is None
-    if isinstance(want, Decimal) and isinstance(got, Decimal):
-        return abs(got - want) <= MONEY_ABSOLUTE
-    if isinstance(want, float | Decimal) or isinstance(got, float | Decimal):
-        got_f, want_f = float(got), float(want)
-        if math.isnan(got_f) or math.isnan(want_f):
-            return math.isnan(got_f) and math.isnan(want_f)
-        return abs(got_f - want_f) <= FLOAT_RELATIVE * max(1.0, abs(want_f))
-    if isinstance(want, dt.datetime) and isinstance(got, dt.datetime):
-        return got.astimezone(dt.UTC) == want.astimezone(dt.UTC)
-    return got == want
-
-
 def _sort_key(row: dict[str, Any], columns: list[str]) -> tuple:
     """Order of rows sharing a key: text of the exact columns, then numbers rounded to 1e-6."""
     def part(value: Any) -> tuple:
@@ -297,7 +279,7 @@ def test_spark_mart_equals_duckdb(builds: dict[str, Any], mart: str) -> None:
             mismatches.append((key, "(row count)", len(got[key]), len(want[key])))
             continue
         for got_row, want_row in zip(got[key], want[key], strict=True):
-            mismatches += [(key, c, got_row[c], want_row[c]) for c in columns if not _same(got_row[c], want_row[c])]
+            mismatches += [(key, c, got_row[c], want_row[c]) for c in columns if not same_value(got_row[c], want_row[c])]
     by_column: dict[str, int] = {}
     for _, column, _, _ in mismatches:
         by_column[column] = by_column.get(column, 0) + 1

@@ -36,6 +36,7 @@ queries as (
 ),
 
 table_storage_costs as (
+    {#- One row per table: a dropped and re-created table's versions summed (billed for both). #}
     select * from {{ ref('storage_costs') }}
 ),
 
@@ -160,21 +161,10 @@ pipeline_tables as (
         table_builds.pipeline_id
 ),
 
-table_costs as (
-    {#- Every row of the table: a dropped and re-created table is billed for both. -#}
-    select
-        table_storage_costs.project_id,
-        table_storage_costs.dataset_id,
-        table_storage_costs.table_id,
-        sum(table_storage_costs.monthly_cost) as monthly_cost
-    from table_storage_costs
-    group by table_storage_costs.project_id, table_storage_costs.dataset_id, table_storage_costs.table_id
-),
-
 table_shares as (
     select
         pipeline_tables.*,
-        table_costs.monthly_cost as table_monthly_cost,
+        table_storage_costs.monthly_cost as table_monthly_cost,
         sum(pipeline_tables.build_count) over (
             partition by
                 pipeline_tables.destination_project_id,
@@ -189,11 +179,11 @@ table_shares as (
             order by pipeline_tables.build_count desc, pipeline_tables.pipeline_id asc
         ) as share_rank
     from pipeline_tables
-    inner join table_costs
+    inner join table_storage_costs
         on
-            pipeline_tables.destination_project_id = table_costs.project_id
-            and pipeline_tables.destination_dataset_id = table_costs.dataset_id
-            and pipeline_tables.destination_table_id = table_costs.table_id
+            pipeline_tables.destination_project_id = table_storage_costs.project_id
+            and pipeline_tables.destination_dataset_id = table_storage_costs.dataset_id
+            and pipeline_tables.destination_table_id = table_storage_costs.table_id
 ),
 
 rounded_shares as (

@@ -49,7 +49,8 @@ referenced_tables as (
 ),
 
 table_storage as (
-    select * from {{ ref('stg_bigquery__table_storage') }}
+    {#- One row per table, its live versions' bytes summed (all versions dropped: left out). #}
+    select * from {{ ref('storage_costs') }}
     where not is_deleted
 ),
 
@@ -130,9 +131,8 @@ table_sizes as (
         table_storage.project_id,
         table_storage.dataset_id,
         table_storage.table_id,
-        sum(table_storage.total_logical_bytes) as logical_bytes
+        table_storage.total_logical_bytes as logical_bytes
     from table_storage
-    group by table_storage.project_id, table_storage.dataset_id, table_storage.table_id
 ),
 
 build_writes as (
