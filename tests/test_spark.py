@@ -67,6 +67,7 @@ MARTS = [
     "int_databricks_cost_lines", "cost_anomalies",
     "model_performance", "cost_recommendations", "cost_estimates",
     "daily_spend", "int_forecast_series", "cost_forecast_summary",
+    "dashboard_pipeline_runs", "dashboard_model_runs", "dashboard_query_costs", "dashboard_daily_costs",
 ]  # fmt: skip
 UPLOAD_MARKER = "spark-upload-check"
 # One value per column kind of the upload (run_results_columns): text that needs escaping, an

@@ -34,6 +34,7 @@ SPEC_PATH = REPO / "dashboards" / "pipeline_costs.yml"
 ALL = "(all)"
 PARAMETER_TYPES = ("query", "enum", "number", "date-range")
 VISUALIZATION_TYPES = ("line", "column", "area", "scatter", "heatmap", "box", "counter", "table")
+FORMATS = ("money", "bytes", "pct", "ratio", "number", "datetime", "date", "text")  # pct: 12.5; ratio: 0.125
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "databricks", "spark")
 
 _PLACEHOLDER = re.compile(r"(')?\{\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?\s*\}\}(')?")
@@ -60,7 +61,7 @@ class Column:
     name: str
     title: str
     link: str | None = None  # column holding a URL; the cell links there
-    format: str | None = None  # money | bytes | pct | number | datetime | date | text
+    format: str | None = None  # one of FORMATS
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Visualization:
     value: str | None = None  # heatmap cell value / counter value
     target: str | None = None  # counter: the value it is compared with
     label: str | None = None  # counter: the caption
-    format: str | None = None  # counter: value format (money | pct | number)
+    format: str | None = None  # counter: value format (one of FORMATS)
     columns: tuple[Column, ...] = ()  # table
     sort: str | None = None  # report: "-cost" = descending by cost, after filters
     top: int | None = None  # report: rows kept after sorting
@@ -292,6 +293,9 @@ def _build_visualization(query_id: str, v: dict, where: str) -> Visualization:
         Column(name=c["name"], title=c.get("title", c["name"]), link=c.get("link"), format=c.get("format"))
         for c in v.get("columns") or ()
     )
+    for fmt in [v.get("format"), *(c.format for c in columns)]:
+        if fmt is not None and fmt not in FORMATS:
+            raise SpecError(f"{where}: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if vtype == "table" and not columns:
         raise SpecError(f"{where}: a table needs 'columns'")
     if vtype in ("line", "column", "area", "scatter", "box") and not (v.get("x") and v.get("y")):
