@@ -10,7 +10,10 @@ DEMO_DAYS ?= 30
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONPATH := $(CURDIR)/scripts
 
-.PHONY: help install deps demo test lint bench clean
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+
+.PHONY: help install deps airflow-venv demo test lint bench clean
 
 help:
 	@echo "make demo   - install, generate demo BigQuery logs, build the package on DuckDB, print a cost summary"
@@ -25,6 +28,14 @@ $(STAMP): requirements.txt constraints.txt
 
 install: $(STAMP)
 
+# Airflow for tests/test_airflow_dag.py, in its own virtualenv (the example DAG calls dbt from .venv by path).
+$(AIRFLOW_STAMP): requirements-airflow.txt constraints-airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-airflow.txt -c constraints-airflow.txt
+	touch $(AIRFLOW_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP)
+
 deps: $(STAMP)
 	cd integration_tests && ../$(BIN)/dbt deps --profiles-dir . --quiet
 
@@ -34,7 +45,7 @@ demo: deps
 	cd integration_tests && DBT_DUCKDB_PATH=$(DEMO_DB) ../$(BIN)/dbt build --profiles-dir . --full-refresh
 	$(BIN)/python -m pipeline_costs summary --duckdb $(DEMO_DB)
 
-test: deps
+test: deps airflow-venv
 	$(BIN)/ruff check scripts tests
 	$(BIN)/python -m pytest -q
 
@@ -51,4 +62,4 @@ bench-upload: install
 	$(BIN)/python scripts/benchmark_upload.py
 
 clean:
-	rm -rf build integration_tests/target integration_tests/dbt_packages integration_tests/logs target logs
+	rm -rf build $(AIRFLOW_VENV) integration_tests/target integration_tests/dbt_packages integration_tests/logs target logs
