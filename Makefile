@@ -7,19 +7,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB := $(CURDIR)/build/demo.duckdb
 DEMO_DAYS ?= 30
+DEMO_BUDGET ?= 10000
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PYTHONPATH := $(CURDIR)/scripts
 
+CHROMIUM ?= /usr/bin/chromium-headless-shell
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIPELINE_COSTS_CHROMIUM := $(CHROMIUM)
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
-.PHONY: help install deps airflow-venv demo test lint bench clean
+.PHONY: help install deps airflow-venv browser demo test lint bench clean
 
 help:
-	@echo "make demo   - install, generate demo BigQuery logs, build the package on DuckDB, print a cost summary"
+	@echo "make demo   - install, generate demo logs, build the package on DuckDB, print a cost summary, write the HTML report"
 	@echo "make test   - install and run the whole test suite (lint, unit, integration, dialect)"
 	@echo "make lint   - ruff + sqlfluff only"
 	@echo "make bench  - benchmark (printed figures; not part of make test)"
+	@echo "make browser - install headless Chromium for the report's browser test (apt)"
 
 $(STAMP): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,16 +41,23 @@ $(AIRFLOW_STAMP): requirements-airflow.txt constraints-airflow.txt
 
 airflow-venv: $(AIRFLOW_STAMP)
 
+# Headless Chromium for tests/test_report_browser.py (Debian's package; root in CI, sudo elsewhere).
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell fonts-dejavu-core; }
+	@$(CHROMIUM) --version
+
 deps: $(STAMP)
 	cd integration_tests && ../$(BIN)/dbt deps --profiles-dir . --quiet
 
 demo: deps
 	mkdir -p build
 	$(BIN)/python -m pipeline_costs generate --duckdb $(DEMO_DB) --days $(DEMO_DAYS)
-	cd integration_tests && DBT_DUCKDB_PATH=$(DEMO_DB) ../$(BIN)/dbt build --profiles-dir . --full-refresh
+	cd integration_tests && DBT_DUCKDB_PATH=$(DEMO_DB) ../$(BIN)/dbt build --profiles-dir . --full-refresh \
+		--vars '{dbt_pipeline_costs_monthly_budget: $(DEMO_BUDGET)}'
 	$(BIN)/python -m pipeline_costs summary --duckdb $(DEMO_DB)
+	$(BIN)/python -m pipeline_costs report --duckdb $(DEMO_DB) --out build/report
 
-test: deps airflow-venv
+test: deps airflow-venv browser
 	$(BIN)/ruff check scripts tests
 	$(BIN)/python -m pytest -q
 

@@ -183,7 +183,7 @@
 
 {#- The version of this package: kept equal to `version:` in its dbt_project.yml (tests/test_upload.py checks). -#}
 {% macro _package_version() -%}
-    {{ return('0.4.0') }}
+    {{ return('0.5.0') }}
 {%- endmacro %}
 
 

@@ -6,16 +6,16 @@ import argparse
 from collections.abc import Sequence
 from types import ModuleType
 
-from pipeline_costs import generate, summary
+from pipeline_costs import generate, redash, report, summary
 
 # Register new subcommands here (each module: add_parser(subparsers) -> parser, run(args) -> int).
-SUBCOMMANDS: tuple[ModuleType, ...] = (generate, summary)
+SUBCOMMANDS: tuple[ModuleType, ...] = (generate, summary, report, redash)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipeline_costs",
-        description="Synthetic warehouse logs and ground truth for dbt_pipeline_costs.",
+        description="dbt_pipeline_costs tools: demo data, summary, report, Redash sync.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:

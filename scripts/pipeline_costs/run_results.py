@@ -20,7 +20,7 @@ from pipeline_costs.dbt_runs import DbtRunner, InvocationRunner, NodeResult
 from pipeline_costs.project import Node
 
 DBT_VERSION = "1.11.16"
-PACKAGE_VERSION = "0.4.0"  # the package's dbt_project.yml version
+PACKAGE_VERSION = "0.5.0"  # the package's dbt_project.yml version
 MESSAGE_MAX_CHARS = 4096  # dbt_pipeline_costs_upload_message_max_chars
 
 Row = dict[str, Any]
