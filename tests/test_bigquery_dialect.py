@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import offline_compile as oc
 import pytest
@@ -263,3 +264,73 @@ def test_table_storage_staging_selects_documented_columns_only(compiled, mode):
 def test_storage_marts_read_no_information_schema(compiled, mode):
     for model in ("storage_costs", "storage_dataset_costs"):
         assert "INFORMATION_SCHEMA" not in model_sql(compiled[mode], model).upper(), f"{model} reads a source"
+
+
+# --------------------------------------------------------------------------------------------
+# Parameterized decimal types within BigQuery's limits
+# --------------------------------------------------------------------------------------------
+# GoogleSQL: NUMERIC(P[, S]) (alias DECIMAL) needs 0 <= S <= 9 and max(1, S) <= P <= S + 29;
+# BIGNUMERIC(P[, S]) (alias BIGDECIMAL) needs 0 <= S <= 38 and max(1, S) <= P <= S + 38, or P = MAX.
+# S defaults to 0. -> {sqlglot type: (name, max scale, max integer digits)}
+DECIMAL_LIMITS = {
+    exp.DataType.Type.DECIMAL: ("NUMERIC", 9, 29),
+    exp.DataType.Type.BIGDECIMAL: ("BIGNUMERIC", 38, 38),
+}
+
+
+def _decimal_type_problem(data_type: exp.DataType) -> str | None:
+    """Why BigQuery rejects this parameterized NUMERIC / BIGNUMERIC type (None: it accepts it)."""
+    if data_type.this not in DECIMAL_LIMITS or not data_type.expressions:
+        return None
+    name, max_scale, max_integer_digits = DECIMAL_LIMITS[data_type.this]
+    params = [p.this if isinstance(p, exp.DataTypeParam) else p for p in data_type.expressions]
+    if len(params) > 2:
+        return f"{name} takes 1 or 2 parameters, got {len(params)}"
+    if len(params) == 2 and not (isinstance(params[1], exp.Literal) and params[1].this.isdigit()):
+        return f"{name} scale must be an integer"
+    scale = int(params[1].this) if len(params) == 2 else 0
+    if scale > max_scale:
+        return f"in {name}(P, S), S must be between 0 and {max_scale}"
+    precision = params[0]
+    if isinstance(precision, exp.Var) and precision.name.upper() == "MAX" and name == "BIGNUMERIC":
+        return None
+    if not (isinstance(precision, exp.Literal) and precision.this.isdigit()):
+        return f"{name} precision must be an integer" + (" or MAX" if name == "BIGNUMERIC" else "")
+    if not max(1, scale) <= int(precision.this) <= scale + max_integer_digits:
+        return f"in {name}(P, {scale}), P must be between {max(1, scale)} and {scale + max_integer_digits}"
+    return None
+
+
+@pytest.mark.parametrize(
+    ("type_sql", "valid"),
+    [
+        ("numeric(38, 9)", True), ("numeric(29)", True), ("decimal(30, 1)", True), ("numeric(9, 9)", True),
+        ("numeric(38, 18)", False), ("decimal(38, 0)", False), ("decimal(38, 3)", False), ("numeric(30)", False),
+        ("numeric(5, 10)", False), ("numeric(0)", False), ("numeric(max, 2)", False),
+        ("bignumeric(76, 38)", True), ("bigdecimal(38)", True), ("bignumeric(41, 3)", True),
+        ("bignumeric(max, 10)", True), ("bignumeric", True), ("numeric", True),
+        ("bignumeric(77, 38)", False), ("bignumeric(39)", False), ("bigdecimal(10, 39)", False),
+    ],
+)  # fmt: skip
+def test_decimal_limits_check_knows_bigquery_rules(type_sql, valid):
+    cast = oc.parse_statements(f"select cast(x as {type_sql})", "bigquery")[0].find(exp.DataType)
+    assert (_decimal_type_problem(cast) is None) == valid, f"{type_sql}: {_decimal_type_problem(cast)}"
+
+
+def test_parameterized_decimal_types_are_within_bigquery_limits(compiled):
+    """Every NUMERIC(P, S) / BIGNUMERIC(P, S) in the compiled models, analyses and data tests is one
+    BigQuery accepts: DuckDB/Spark's DECIMAL(38, 18) is not (NUMERIC keeps at most 9 decimals and 29
+    integer digits). sqlglot parses such types and silently rewrites them on output, so the other
+    checks cannot see them."""
+    problems, checked = [], 0
+    for mode, report in compiled.items():
+        for node in report["nodes"]:
+            if node["resource_type"] not in ("model", "analysis", "test") or not node["compiled_path"]:
+                continue
+            checked += 1
+            for statement in oc.parse_statements(Path(node["compiled_path"]).read_text(), "bigquery"):
+                for data_type in statement.find_all(exp.DataType):
+                    if (problem := _decimal_type_problem(data_type)) is not None:
+                        problems.append(f"[{mode}] {node['name']}: {data_type.sql()} - {problem}")
+    assert checked, "no compiled model, analysis or test to check"
+    assert not problems, "BigQuery rejects these decimal types:\n  " + "\n  ".join(sorted(set(problems)))

@@ -10,7 +10,21 @@
     allocated_share(pool, weight, total_weight) -> pool x weight / total_weight rounded to 12
         decimals, as money. The rounding is in 8-byte floating point; callers give the rounding
         remainder to one anchor line so a pool's lines add up to it exactly.
+    usage_quantity_type() -> the SQL type of a usage quantity (DBUs) in the marts both platforms share.
 #}
+{% macro usage_quantity_type() -%}
+    {{ return(adapter.dispatch('usage_quantity_type', 'dbt_pipeline_costs')()) }}
+{%- endmacro %}
+
+{% macro default__usage_quantity_type() -%}
+    decimal(38, 18)
+{%- endmacro %}
+
+{% macro bigquery__usage_quantity_type() -%}
+    {#- BigQuery: NUMERIC(P, S) keeps at most 9 decimals (no DECIMAL(38, 18)); BIGNUMERIC keeps 38, like money_type(). -#}
+    bignumeric
+{%- endmacro %}
+
 {% macro databricks_currency_factor(currency_column) -%}
     {%- set output = dbt_pipeline_costs.output_currency() -%}
     {%- set rates = var('dbt_pipeline_costs_currency_rates') -%}

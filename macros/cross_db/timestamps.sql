@@ -80,7 +80,16 @@
 
 {#- ms_to_seconds(ms) -> exact decimal seconds (3 decimals) from whole milliseconds. -#}
 {% macro ms_to_seconds(ms) -%}
+    {{ return(adapter.dispatch('ms_to_seconds', 'dbt_pipeline_costs')(ms)) }}
+{%- endmacro %}
+
+{% macro default__ms_to_seconds(ms) -%}
     cast({{ ms }} as decimal(38, 0)) * cast(0.001 as decimal(38, 3))
+{%- endmacro %}
+
+{% macro bigquery__ms_to_seconds(ms) -%}
+    {#- BigQuery: NUMERIC(P, S) allows at most 29 integer digits (no DECIMAL(38, 0)) and 0.001 is a FLOAT64 literal. -#}
+    cast({{ ms }} as bignumeric) * bignumeric '0.001'
 {%- endmacro %}
 
 {#- try_cast_timestamp(text) -> the text as a timestamp, NULL when it is not one (never an error).

@@ -33,7 +33,7 @@
 {%- set first_day = lower_bound.replace(hour=0, minute=0, second=0, microsecond=0) -%}
 {%- set first_statement_start = first_day - modules.datetime.timedelta(days=2) -%}
 {%- set zero = dbt_pipeline_costs.money('0') -%}
-{%- set quantity_zero = 'cast(0 as decimal(38, 18))' -%}
+{%- set quantity_zero = 'cast(0 as ' ~ dbt_pipeline_costs.usage_quantity_type() ~ ')' -%}
 
 with
 
@@ -256,7 +256,7 @@ statement_lines as (
         statement_totals.pipeline_id,
         statement_totals.pipeline_run_id,
         statement_totals.orchestrator,
-        cast(statement_totals.usage_quantity_share as decimal(38, 18)) as usage_quantity,
+        cast(statement_totals.usage_quantity_share as {{ dbt_pipeline_costs.usage_quantity_type() }}) as usage_quantity,
         {{ quantity_zero }} as unpriced_usage_quantity,
         case
             when statement_totals.anchor_rank = 1
@@ -447,7 +447,7 @@ job_lines as (
         job_totals.pipeline_id,
         job_totals.pipeline_run_id,
         job_totals.orchestrator,
-        cast(job_totals.usage_quantity_share as decimal(38, 18)) as usage_quantity,
+        cast(job_totals.usage_quantity_share as {{ dbt_pipeline_costs.usage_quantity_type() }}) as usage_quantity,
         case when job_totals.anchor_rank = 1 then job_totals.unpriced_usage_quantity else {{ quantity_zero }} end
             as unpriced_usage_quantity,
         case

@@ -65,7 +65,9 @@ final as (
         coalesce(statement_lines.cost, {{ dbt_pipeline_costs.money('0') }}) as cost,
         '{{ dbt.escape_single_quotes(dbt_pipeline_costs.output_currency()) }}' as currency,
         statements.work_ms,
-        coalesce(statement_lines.usage_quantity, cast(0 as decimal(38, 18))) as usage_quantity
+        coalesce(
+            statement_lines.usage_quantity, cast(0 as {{ dbt_pipeline_costs.usage_quantity_type() }})
+        ) as usage_quantity
     from statements
     left join statement_lines on statements.statement_id = statement_lines.query_id
 )

@@ -46,7 +46,7 @@ lines as (
         1 as query_unit,
         cast(null as {{ dbt.type_string() }}) as statement_id,
         query_costs.cost,
-        cast(0 as decimal(38, 18)) as unpriced_usage_quantity,
+        cast(0 as {{ dbt_pipeline_costs.usage_quantity_type() }}) as unpriced_usage_quantity,
         query_costs.created_at
     from {{ ref('query_costs') }} as query_costs
     {%- if is_incremental() %}

@@ -28,7 +28,7 @@
     'destination_project_id', 'destination_dataset_id', 'destination_table_id', 'query_hash', 'cost', 'currency',
 ] -%}
 {#- Databricks-only columns, NULL on BigQuery rows. -#}
-{%- set databricks_columns = {'work_ms': dbt.type_bigint(), 'usage_quantity': 'decimal(38, 18)'} -%}
+{%- set databricks_columns = {'work_ms': dbt.type_bigint(), 'usage_quantity': dbt_pipeline_costs.usage_quantity_type()} -%}
 
 with
 

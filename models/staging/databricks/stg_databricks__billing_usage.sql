@@ -32,7 +32,7 @@ flattened as (
         source_usage.usage_start_time as usage_started_at,
         source_usage.usage_end_time as usage_ended_at,
         source_usage.usage_date,
-        cast(source_usage.usage_quantity as decimal(38, 18)) as usage_quantity,
+        cast(source_usage.usage_quantity as {{ dbt_pipeline_costs.usage_quantity_type() }}) as usage_quantity,
         upper(source_usage.record_type) as record_type,
         source_usage.billing_origin_product as product,
         source_usage.usage_type,
