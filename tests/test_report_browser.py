@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 from pipeline_costs.dashboards import load_spec
-from support import REPO, integration_build, rows
-from test_report import (
+from report_support import (
     ALLOCATED_MONEY_TOLERANCE,
     MONEY_TOLERANCE,
     allocated_pipelines,
     make_report,
     nasty_copy,
 )
+from support import REPO, integration_build, rows
 
 CHROMIUM = Path(os.environ.get("PIPELINE_COSTS_CHROMIUM", "/usr/bin/chromium-headless-shell"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
