@@ -1,5 +1,6 @@
 {#-
-    One row per series (total, or a pipeline) x day, actual days from daily_spend followed by the
+    One row per series (total, or a pipeline) x day, the actual days the forecast was fitted on
+    (int_forecast_series: daily_spend, or dbt_pipeline_costs_forecast_input) followed by the
     forecast days of cost_forecast, shaped for the cumulative and forecast charts: the month the day
     is in, the running total of the month (actual cost, then predicted cost on forecast days) and
     the series' monthly budget from cost_forecast_summary (docs/cost-rules.md section 12).
@@ -8,7 +9,7 @@
 with
 
 actuals as (
-    select * from {{ ref('daily_spend') }}
+    select * from {{ ref('int_forecast_series') }}
 ),
 
 forecasts as (
