@@ -12,13 +12,12 @@
     each UTC day summed). A build's time is its first query's start (else dbt's execute or compile
     start).
 -#}
-{%- set model = var('dbt_pipeline_costs_analysis_model', none) -%}
-{%- set model = none if model in [none, ''] else model | string -%}
+{%- set model = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_analysis_model') -%}
 {%- set grain = var('dbt_pipeline_costs_history_grain', 'build') -%}
-{%- set rolling_runs = var('dbt_pipeline_costs_rolling_runs') | int -%}
 {#- Reused and skipped results are not builds; a model name matches the end of a model's node id
     (substr with a negative start counts from the end on DuckDB, BigQuery and Spark alike). -#}
-{%- set conditions = ["coalesce(model_costs.status, '') not in ('reused', 'skipped', 'no-op')"] -%}
+{%- set status_class = dbt_pipeline_costs.status_class('model_costs.status') -%}
+{%- set conditions = [status_class ~ " not in ('reused', 'skipped', 'no_op')"] -%}
 {%- if model and '.' in model -%}
     {%- do conditions.append("model_costs.node_id = '" ~ dbt_pipeline_costs.escape_string_literal(model) ~ "'") -%}
 {%- elif model -%}
@@ -67,7 +66,7 @@ final as (
         builds.cost - lag(builds.cost) over node_builds as cost_change,
         {{ dbt_pipeline_costs.money(
             'avg(builds.cost) over (partition by builds.node_id order by builds.built_at, builds.invocation_id'
-            ~ ' rows between ' ~ (rolling_runs - 1) ~ ' preceding and current row)'
+            ~ ' ' ~ dbt_pipeline_costs.rolling_runs_frame() ~ ')'
         ) }} as rolling_avg_cost,
         builds.query_count,
         builds.bytes_billed,
@@ -110,7 +109,7 @@ final as (
         days.cost - lag(days.cost) over node_days as cost_change,
         {{ dbt_pipeline_costs.money(
             'avg(days.cost) over (partition by days.node_id order by days.build_date'
-            ~ ' rows between ' ~ (rolling_runs - 1) ~ ' preceding and current row)'
+            ~ ' ' ~ dbt_pipeline_costs.rolling_runs_frame() ~ ')'
         ) }} as rolling_avg_cost,
         days.query_count,
         days.bytes_billed,

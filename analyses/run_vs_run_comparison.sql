@@ -15,12 +15,9 @@
     is summed over the run's invocations (model_costs), and the dbt cost of the run that names no
     node (hooks, operations, job compute not split over nodes) is the row '(no node)'.
 -#}
-{%- set pipeline_id = var('dbt_pipeline_costs_analysis_pipeline_id', none) -%}
-{%- set run_a = var('dbt_pipeline_costs_run_a', none) -%}
-{%- set run_b = var('dbt_pipeline_costs_run_b', none) -%}
-{%- set pipeline_id = none if pipeline_id in [none, ''] else pipeline_id | string -%}
-{%- set run_a = none if run_a in [none, ''] else run_a | string -%}
-{%- set run_b = none if run_b in [none, ''] else run_b | string -%}
+{%- set pipeline_id = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_analysis_pipeline_id') -%}
+{%- set run_a = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_run_a') -%}
+{%- set run_b = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_run_b') -%}
 {#- Checked when compiling only (execute): a wrong var never stops `dbt parse` or a build. -#}
 {%- if execute and (run_a or run_b) and not pipeline_id -%}
     {{ exceptions.raise_compiler_error(
@@ -33,21 +30,7 @@
 with
 
 runs as (
-    select
-        history.pipeline_id,
-        history.pipeline_run_id,
-        history.total_cost,
-        history.currency,
-        history.query_count,
-        history.bytes_billed,
-        row_number() over (
-            partition by history.pipeline_id
-            order by history.run_started_at desc, history.pipeline_run_id desc
-        ) as recency
-    from {{ ref('pipeline_cost_history') }} as history
-    {%- if pipeline_id %}
-    where history.pipeline_id = '{{ dbt_pipeline_costs.escape_string_literal(pipeline_id) }}'
-    {%- endif %}
+    {{ dbt_pipeline_costs.analysis_runs(pipeline_id) }}
 ),
 
 pairs as (

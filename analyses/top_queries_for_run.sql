@@ -9,11 +9,9 @@
     within its pipeline, so the run id needs the pipeline. Without a run id: the pipeline's latest run;
     without either: the latest run of every pipeline. Ties in cost are broken by query id.
 -#}
-{%- set pipeline_id = var('dbt_pipeline_costs_analysis_pipeline_id', none) -%}
-{%- set run_id = var('dbt_pipeline_costs_analysis_run_id', none) -%}
+{%- set pipeline_id = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_analysis_pipeline_id') -%}
+{%- set run_id = dbt_pipeline_costs.analysis_text_var('dbt_pipeline_costs_analysis_run_id') -%}
 {%- set top_n = var('dbt_pipeline_costs_top_n', 10) -%}
-{%- set pipeline_id = none if pipeline_id in [none, ''] else pipeline_id | string -%}
-{%- set run_id = none if run_id in [none, ''] else run_id | string -%}
 {#- Checked when compiling only (execute): a wrong var never stops `dbt parse` or a build. -#}
 {%- if execute and run_id and not pipeline_id -%}
     {{ exceptions.raise_compiler_error(
@@ -32,19 +30,7 @@
 with
 
 runs as (
-    select
-        history.pipeline_id,
-        history.pipeline_run_id,
-        history.run_started_at,
-        history.total_cost,
-        row_number() over (
-            partition by history.pipeline_id
-            order by history.run_started_at desc, history.pipeline_run_id desc
-        ) as recency
-    from {{ ref('pipeline_cost_history') }} as history
-    {%- if pipeline_id %}
-    where history.pipeline_id = '{{ dbt_pipeline_costs.escape_string_literal(pipeline_id) }}'
-    {%- endif %}
+    {{ dbt_pipeline_costs.analysis_runs(pipeline_id) }}
 ),
 
 selected_runs as (

@@ -25,6 +25,16 @@
     cast({{ expr }} as {{ dbt_pipeline_costs.money_type() }})
 {%- endmacro %}
 
+{#- anchored_share(pool, rounded_share, rounded_total, is_anchor) -> one line's exact part of a pool
+    split into rounded shares: its rounded share, except the anchor line, which takes the pool minus
+    the other lines' rounded shares, so the lines add up to the pool exactly. -#}
+{% macro anchored_share(pool, rounded_share, rounded_total, is_anchor) -%}
+    case
+        when {{ is_anchor }} then {{ pool }} - ({{ rounded_total }} - {{ rounded_share }})
+        else {{ rounded_share }}
+    end
+{%- endmacro %}
+
 {% macro _scaled_integer(value, var_name, scale=18) -%}
     {%- set text = (value | string) | trim -%}
     {%- set digits = text.replace('.', '', 1) -%}

@@ -258,13 +258,10 @@ statement_lines as (
         statement_totals.orchestrator,
         cast(statement_totals.usage_quantity_share as {{ dbt_pipeline_costs.usage_quantity_type() }}) as usage_quantity,
         {{ quantity_zero }} as unpriced_usage_quantity,
-        case
-            when statement_totals.anchor_rank = 1
-                then
-                    statement_totals.statement_pool
-                    - (statement_totals.pool_rounded_total - statement_totals.rounded_share)
-            else statement_totals.rounded_share
-        end as cost
+        {{ dbt_pipeline_costs.anchored_share(
+            'statement_totals.statement_pool', 'statement_totals.rounded_share',
+            'statement_totals.pool_rounded_total', 'statement_totals.anchor_rank = 1'
+        ) }} as cost
     from statement_totals
 ),
 
@@ -450,11 +447,10 @@ job_lines as (
         cast(job_totals.usage_quantity_share as {{ dbt_pipeline_costs.usage_quantity_type() }}) as usage_quantity,
         case when job_totals.anchor_rank = 1 then job_totals.unpriced_usage_quantity else {{ quantity_zero }} end
             as unpriced_usage_quantity,
-        case
-            when job_totals.anchor_rank = 1
-                then job_totals.billed_cost - (job_totals.pool_rounded_total - job_totals.rounded_share)
-            else job_totals.rounded_share
-        end as cost
+        {{ dbt_pipeline_costs.anchored_share(
+            'job_totals.billed_cost', 'job_totals.rounded_share',
+            'job_totals.pool_rounded_total', 'job_totals.anchor_rank = 1'
+        ) }} as cost
     from job_totals
 ),
 

@@ -2,7 +2,6 @@
     One row per pipeline run, with the change against the same pipeline's previous run, a rolling
     average and an anomaly flag (docs/cost-rules.md section 6).
 -#}
-{%- set rolling_runs = var('dbt_pipeline_costs_rolling_runs') | int -%}
 {%- set min_runs = var('dbt_pipeline_costs_anomaly_min_runs') | int -%}
 {%- set threshold_pct = var('dbt_pipeline_costs_anomaly_threshold_pct') | int -%}
 
@@ -42,17 +41,17 @@ windowed as (
         avg(runs.total_cost) over (
             partition by runs.pipeline_id
             order by runs.run_started_at, runs.pipeline_run_id
-            rows between {{ rolling_runs - 1 }} preceding and current row
+            {{ dbt_pipeline_costs.rolling_runs_frame() }}
         ) as rolling_avg_cost,
         sum(runs.total_cost) over (
             partition by runs.pipeline_id
             order by runs.run_started_at, runs.pipeline_run_id
-            rows between {{ rolling_runs }} preceding and 1 preceding
+            {{ dbt_pipeline_costs.rolling_runs_frame(previous_only=true) }}
         ) as previous_runs_total_cost,
         count(*) over (
             partition by runs.pipeline_id
             order by runs.run_started_at, runs.pipeline_run_id
-            rows between {{ rolling_runs }} preceding and 1 preceding
+            {{ dbt_pipeline_costs.rolling_runs_frame(previous_only=true) }}
         ) as previous_runs_in_window,
         row_number() over pipeline_runs - 1 as previous_run_count
     from runs

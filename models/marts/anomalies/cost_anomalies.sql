@@ -47,7 +47,7 @@ model_builds as (
     from {{ ref('model_costs') }} as model_costs
     where
         model_costs.resource_type = 'model'
-        and model_costs.status in ('success', 'error', 'partial success')
+        and {{ dbt_pipeline_costs.status_class('model_costs.status') }} = 'built'
         and not exists (
             select 1
             from incomplete_queries

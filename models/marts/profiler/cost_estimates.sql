@@ -189,31 +189,34 @@ table_shares as (
 rounded_shares as (
     select
         table_shares.*,
-        case
-            when table_shares.share_rank > 1
-                then {{ dbt_pipeline_costs.money(dbt_pipeline_costs.scale_money(
-                    'table_shares.table_monthly_cost', 'table_shares.build_count', 'table_shares.table_build_count'
-                )) }}
-        end as rounded_share
+        {{ dbt_pipeline_costs.money(dbt_pipeline_costs.scale_money(
+            'table_shares.table_monthly_cost', 'table_shares.build_count', 'table_shares.table_build_count'
+        )) }} as rounded_share
     from table_shares
 ),
 
+rounded_totals as (
+    select
+        rounded_shares.*,
+        sum(rounded_shares.rounded_share) over (
+            partition by
+                rounded_shares.destination_project_id,
+                rounded_shares.destination_dataset_id,
+                rounded_shares.destination_table_id
+        ) as rounded_total
+    from rounded_shares
+),
+
 allocated_shares as (
-    {#- The pipeline with the most builds (then the smallest id) takes the rest: the shares add up
+    {#- The pipeline with the most builds (then the smallest id) is the anchor: the shares add up
         to the table's cost exactly. -#}
     select
-        rounded_shares.pipeline_id,
-        case
-            when rounded_shares.share_rank = 1
-                then rounded_shares.table_monthly_cost - coalesce(sum(rounded_shares.rounded_share) over (
-                    partition by
-                        rounded_shares.destination_project_id,
-                        rounded_shares.destination_dataset_id,
-                        rounded_shares.destination_table_id
-                ), {{ zero }})
-            else rounded_shares.rounded_share
-        end as storage_cost
-    from rounded_shares
+        rounded_totals.pipeline_id,
+        {{ dbt_pipeline_costs.anchored_share(
+            'rounded_totals.table_monthly_cost', 'rounded_totals.rounded_share',
+            'rounded_totals.rounded_total', 'rounded_totals.share_rank = 1'
+        ) }} as storage_cost
+    from rounded_totals
 ),
 
 pipeline_storage as (

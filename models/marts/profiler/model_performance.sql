@@ -187,7 +187,7 @@ builds as (
         windowed.pipeline_id,
         windowed.cost,
         windowed.rows_affected,
-        windowed.status in ('success', 'error', 'partial success') as is_build,
+        {{ dbt_pipeline_costs.status_class('windowed.status') }} = 'built' as is_build,
         windowed.status = 'success' as is_success,
         windowed.status = 'error' as is_error,
         windowed.status = 'reused' as is_reused,
@@ -256,26 +256,18 @@ profiles as (
         min(percentiles.duration_p50_s) as duration_p50_s,
         min(percentiles.duration_p95_s) as duration_p95_s,
         {#- Throughput: sums over the successful builds that report both figures. #}
+        {%- for measure, prefix in [('rows_affected', 'rows'), ('bytes_processed', 'bytes')] %}
         cast(sum(
             case
-                when percentiles.is_success and percentiles.duration_s is not null then percentiles.rows_affected
+                when percentiles.is_success and percentiles.duration_s is not null then percentiles.{{ measure }}
             end
-        ) as {{ dbt.type_bigint() }}) as rows_affected,
+        ) as {{ dbt.type_bigint() }}) as {{ measure }},
         sum(
             case
-                when percentiles.is_success and percentiles.rows_affected is not null then percentiles.duration_s
+                when percentiles.is_success and percentiles.{{ measure }} is not null then percentiles.duration_s
             end
-        ) as rows_duration_s,
-        cast(sum(
-            case
-                when percentiles.is_success and percentiles.duration_s is not null then percentiles.bytes_processed
-            end
-        ) as {{ dbt.type_bigint() }}) as bytes_processed,
-        sum(
-            case
-                when percentiles.is_success and percentiles.bytes_processed is not null then percentiles.duration_s
-            end
-        ) as bytes_duration_s,
+        ) as {{ prefix }}_duration_s,
+        {%- endfor %}
         sum(percentiles.cost) as total_cost,
         sum(case when percentiles.is_error then percentiles.cost else {{ dbt_pipeline_costs.money('0') }} end)
             as failed_build_cost,

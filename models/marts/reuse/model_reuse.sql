@@ -2,7 +2,6 @@
     One row per invocation with model results: how many models it built, reused, skipped, its
     reuse rate against the goal, and the job's rolling rate and trend (docs/cost-rules.md section 9).
 -#}
-{%- set rolling_runs = dbt_pipeline_costs.number_var('dbt_pipeline_costs_rolling_runs', minimum=1, whole=true) -%}
 {%- set goal_pct = dbt_pipeline_costs.number_var('dbt_pipeline_costs_reuse_goal_pct', maximum=100) -%}
 {%- set statuses = {
     'success': 'success', 'error': 'error', 'partial_success': 'partial success',
@@ -40,12 +39,12 @@ rolling as (
         sum(invocations.reused_count) over (
             partition by invocations.pipeline_id
             order by invocations.run_started_at, invocations.invocation_id
-            rows between {{ rolling_runs - 1 }} preceding and current row
+            {{ dbt_pipeline_costs.rolling_runs_frame() }}
         ) as rolling_reused_count,
         sum(invocations.reused_count + invocations.built_count) over (
             partition by invocations.pipeline_id
             order by invocations.run_started_at, invocations.invocation_id
-            rows between {{ rolling_runs - 1 }} preceding and current row
+            {{ dbt_pipeline_costs.rolling_runs_frame() }}
         ) as rolling_reuse_base,
         row_number() over job_runs as job_run_number
     from invocations

@@ -27,13 +27,7 @@ final as (
         {%- for column in columns %}
         ranked.{{ column }},
         {%- endfor %}
-        case
-            when ranked.status in ('success', 'error', 'partial success') then 'built'
-            when ranked.status = 'reused' then 'reused'
-            when ranked.status = 'skipped' then 'skipped'
-            when ranked.status = 'no-op' then 'no_op'
-            else 'other'
-        end as status_class,
+        {{ dbt_pipeline_costs.status_class('ranked.status') }} as status_class,
         ranked.build_after_count * case lower(ranked.build_after_period)
             when 'minute' then 60
             when 'hour' then 3600
